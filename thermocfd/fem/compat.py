@@ -1,0 +1,197 @@
+"""The one place that knows which dolfinx is installed.
+
+Debian 12 ships dolfinx 0.5.2, the Debian 13 container 0.9.0; their Python APIs differ in
+function-space and element construction, interpolation points, bounding-box trees, gmsh
+I/O, pyvista export and access to a Function's PETSc vector. Every such call in thermocfd
+goes through this module, so the rest of the package is version-agnostic.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import ufl
+import dolfinx
+import dolfinx.fem
+import dolfinx.fem.petsc  # noqa: F401  (registers dolfinx.fem.petsc)
+import dolfinx.geometry
+import dolfinx.mesh
+from mpi4py import MPI
+from petsc4py import PETSc
+
+DOLFINX_VERSION: tuple[int, int] = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
+LEGACY = DOLFINX_VERSION < (0, 7)
+"""True for dolfinx < 0.7 (Debian 12's 0.5.2): FunctionSpace classes and ufl elements."""
+
+ScalarType = PETSc.ScalarType
+
+
+# --- spaces and elements -------------------------------------------------------------
+def function_space(mesh: dolfinx.mesh.Mesh, family: str, degree: int,
+                   shape: tuple[int, ...] | None = None) -> dolfinx.fem.FunctionSpace:
+    """A scalar (shape None), vector ((gdim,)) or tensor Lagrange/DG space."""
+    if LEGACY:
+        if shape is None:
+            return dolfinx.fem.FunctionSpace(mesh, (family, degree))
+        if len(shape) == 1:
+            return dolfinx.fem.VectorFunctionSpace(mesh, (family, degree), dim=shape[0])
+        return dolfinx.fem.TensorFunctionSpace(mesh, (family, degree), shape=shape)
+    if shape is None:
+        return dolfinx.fem.functionspace(mesh, (family, degree))
+    return dolfinx.fem.functionspace(mesh, (family, degree, tuple(shape)))
+
+
+def mixed_function_space(mesh: dolfinx.mesh.Mesh,
+                         parts: Sequence[tuple[str, int, tuple[int, ...] | None]]
+                         ) -> dolfinx.fem.FunctionSpace:
+    """A mixed space from (family, degree, shape) triples, e.g. Taylor-Hood P2^d x P1."""
+    if LEGACY:
+        cell = mesh.ufl_cell()
+        elements = []
+        for family, degree, shape in parts:
+            if shape is None:
+                elements.append(ufl.FiniteElement(family, cell, degree))
+            else:
+                elements.append(ufl.VectorElement(family, cell, degree, dim=shape[0]))
+        return dolfinx.fem.FunctionSpace(mesh, ufl.MixedElement(elements))
+    import basix.ufl
+
+    cell = mesh.basix_cell()
+    elements = [basix.ufl.element(family, cell, degree, shape=shape)
+                for family, degree, shape in parts]
+    return dolfinx.fem.functionspace(mesh, basix.ufl.mixed_element(elements))
+
+
+def collapse(subspace: dolfinx.fem.FunctionSpace):
+    """(collapsed space, map to parent dofs) for a subspace of a mixed/vector space."""
+    collapsed = subspace.collapse()
+    if isinstance(collapsed, tuple):
+        return collapsed
+    return collapsed, None  # pragma: no cover - very old dolfinx
+
+
+def interpolation_points(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
+    points = V.element.interpolation_points
+    return points() if callable(points) else points
+
+
+def expression(expr: ufl.core.expr.Expr, V: dolfinx.fem.FunctionSpace) -> dolfinx.fem.Expression:
+    """A compiled UFL expression that V's Functions can interpolate."""
+    return dolfinx.fem.Expression(expr, interpolation_points(V))
+
+
+def interpolate(target: dolfinx.fem.Function, source) -> None:
+    """Interpolate a UFL expression, a Function or a NumPy callable into ``target``."""
+    if isinstance(source, ufl.core.expr.Expr) and not isinstance(source, dolfinx.fem.Function):
+        source = expression(source, target.function_space)
+    target.interpolate(source)
+    target.x.scatter_forward()
+
+
+def petsc_vector(u: dolfinx.fem.Function) -> PETSc.Vec:
+    """The PETSc Vec that wraps a Function's dof array."""
+    return u.vector if LEGACY else u.x.petsc_vec
+
+
+def constant(mesh: dolfinx.mesh.Mesh, value) -> dolfinx.fem.Constant:
+    return dolfinx.fem.Constant(mesh, np.asarray(value, dtype=ScalarType))
+
+
+def cell_type_name(mesh: dolfinx.mesh.Mesh) -> str:
+    return mesh.topology.cell_type.name
+
+
+def cell_diameters(mesh: dolfinx.mesh.Mesh, cells: np.ndarray | None = None) -> np.ndarray:
+    """Longest-edge size h of the given (default: local) cells."""
+    tdim = mesh.topology.dim
+    if cells is None:
+        cells = np.arange(mesh.topology.index_map(tdim).size_local, dtype=np.int32)
+    if LEGACY:
+        return dolfinx.cpp.mesh.h(mesh, tdim, cells)
+    return dolfinx.mesh.h(mesh._cpp_object, tdim, cells)
+
+
+# --- point location and evaluation ---------------------------------------------------
+def bounding_box_tree(mesh: dolfinx.mesh.Mesh):
+    tdim = mesh.topology.dim
+    if LEGACY:
+        return dolfinx.geometry.BoundingBoxTree(mesh, tdim)
+    return dolfinx.geometry.bb_tree(mesh, tdim)
+
+
+def locate_cells(mesh: dolfinx.mesh.Mesh, points: np.ndarray, tree=None) -> np.ndarray:
+    """For each point (N x 3) a local cell containing it, or -1 if none on this rank."""
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    if tree is None:
+        tree = bounding_box_tree(mesh)
+    if LEGACY:
+        candidates = dolfinx.geometry.compute_collisions(tree, points)
+    else:
+        candidates = dolfinx.geometry.compute_collisions_points(tree, points)
+    colliding = dolfinx.geometry.compute_colliding_cells(mesh, candidates, points)
+    cells = np.full(points.shape[0], -1, dtype=np.int32)
+    for i in range(points.shape[0]):
+        links = colliding.links(i)
+        if len(links) > 0:
+            cells[i] = links[0]
+    return cells
+
+
+def evaluate(u: dolfinx.fem.Function, points: np.ndarray, tree=None) -> np.ndarray:
+    """Values of u at points (N x 3), gathered over ranks; NaN where outside the mesh."""
+    mesh = u.function_space.mesh
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    value_size = int(np.prod(u.ufl_shape)) if u.ufl_shape else 1
+    cells = locate_cells(mesh, points, tree)
+    local = np.full((points.shape[0], value_size), np.nan)
+    found = cells >= 0
+    if np.any(found):
+        local[found] = u.eval(points[found], cells[found]).reshape(-1, value_size)
+    comm = mesh.comm
+    if comm.size > 1:
+        # Points on a shared facet are found by several ranks; any one value will do.
+        gathered = comm.allgather(local)
+        result = np.full_like(local, np.nan)
+        for part in gathered:
+            take = np.isnan(result[:, 0]) & ~np.isnan(part[:, 0])
+            result[take] = part[take]
+        local = result
+    return local[:, 0] if not u.ufl_shape else local
+
+
+# --- meshes --------------------------------------------------------------------------
+def model_to_mesh(model, comm: MPI.Comm, rank: int, gdim: int):
+    """(mesh, cell_tags, facet_tags) from the gmsh model held by ``rank``."""
+    from dolfinx.io import gmshio
+
+    data = gmshio.model_to_mesh(model, comm, rank, gdim=gdim)
+    if isinstance(data, tuple):
+        return data[0], data[1], data[2]
+    return data.mesh, data.cell_tags, data.facet_tags  # dolfinx >= 0.10
+
+
+def vtk_mesh(V_or_mesh):
+    """(topology, cell types, geometry) arrays for a pyvista.UnstructuredGrid."""
+    import dolfinx.plot
+
+    if LEGACY:
+        return dolfinx.plot.create_vtk_mesh(V_or_mesh)
+    return dolfinx.plot.vtk_mesh(V_or_mesh)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the FEniCSx stack actually in use."""
+    import basix
+    import ffcx
+    import petsc4py
+
+    return {
+        "dolfinx": dolfinx.__version__,
+        "basix": basix.__version__,
+        "ffcx": ffcx.__version__,
+        "ufl": ufl.__version__,
+        "petsc": ".".join(str(v) for v in PETSc.Sys.getVersion()),
+        "petsc4py": petsc4py.__version__,
+        "mpi4py": __import__("mpi4py").__version__,
+    }

@@ -1,0 +1,18 @@
+"""Physics laws and analytic references: plain Python and NumPy, no dolfinx.
+
+Laws are small frozen dataclasses whose methods accept NumPy values or UFL expressions
+(see :mod:`thermocfd.physics.mathfuncs`), so the FEM solvers, the particle tracker and
+the tests evaluate exactly the same formula.
+"""
+
+from .constants import BOLTZMANN, STANDARD_GRAVITY, ZERO_CELSIUS
+from .diffusivity import ConstantDiffusivity, DiffusivityLaw, StokesEinsteinDiffusivity
+from .soret import ConstantSoret, HeatOfTransportSoret, PiazzaSoret, SoretLaw
+from .viscosity import ConstantViscosity, ViscosityLaw, WaterViscosity
+
+__all__ = [
+    "BOLTZMANN", "STANDARD_GRAVITY", "ZERO_CELSIUS",
+    "ConstantDiffusivity", "StokesEinsteinDiffusivity", "DiffusivityLaw",
+    "ConstantSoret", "PiazzaSoret", "HeatOfTransportSoret", "SoretLaw",
+    "ConstantViscosity", "WaterViscosity", "ViscosityLaw",
+]

@@ -1,0 +1,31 @@
+"""Diffusivity laws D(T) in m^2/s for solutes and colloids."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .constants import BOLTZMANN
+from .viscosity import ViscosityLaw
+
+
+@dataclass(frozen=True)
+class ConstantDiffusivity:
+    value: float  # m^2/s
+
+    def diffusivity(self, T):
+        return self.value + 0.0 * T
+
+
+@dataclass(frozen=True)
+class StokesEinsteinDiffusivity:
+    """``D(T) = k_B T / (6 pi mu(T) a)`` for a sphere of hydrodynamic radius a."""
+
+    radius: float  # m
+    viscosity: ViscosityLaw
+
+    def diffusivity(self, T):
+        return BOLTZMANN * T / (6.0 * math.pi * self.viscosity.viscosity(T) * self.radius)
+
+
+DiffusivityLaw = ConstantDiffusivity | StokesEinsteinDiffusivity

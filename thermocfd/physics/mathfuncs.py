@@ -1,0 +1,37 @@
+"""Elementary functions that work on NumPy arrays, Python floats and UFL expressions.
+
+Physics laws are written once with these and evaluated by the FEM solvers (UFL), by the
+particle tracker and by the analytic references (NumPy). ufl is imported only when a UFL
+expression is passed, so this module does not depend on the FEniCSx stack.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _is_ufl(x) -> bool:
+    return hasattr(x, "ufl_shape")
+
+
+def _dispatch(name: str):
+    numpy_function = getattr(np, name)
+
+    def function(x):
+        if _is_ufl(x):
+            import ufl
+
+            return getattr(ufl, name)(x)
+        return numpy_function(x)
+
+    function.__name__ = name
+    function.__doc__ = f"{name}(x) for NumPy values and UFL expressions."
+    return function
+
+
+exp = _dispatch("exp")
+ln = _dispatch("log")
+sqrt = _dispatch("sqrt")
+sin = _dispatch("sin")
+cos = _dispatch("cos")
+tanh = _dispatch("tanh")
