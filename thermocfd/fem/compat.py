@@ -71,6 +71,14 @@ def collapse(subspace: dolfinx.fem.FunctionSpace):
     return collapsed, None  # pragma: no cover - very old dolfinx
 
 
+def cell_dofs(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
+    """Local cell -> local dof indices as a (num_cells, dofs_per_cell) array."""
+    dofmap = V.dofmap.list
+    if LEGACY:
+        return dofmap.array.reshape(-1, V.dofmap.dof_layout.num_dofs)
+    return dofmap
+
+
 def interpolation_points(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
     points = V.element.interpolation_points
     return points() if callable(points) else points

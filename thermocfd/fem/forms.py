@@ -1,0 +1,101 @@
+"""UFL variational forms, in scaled units, apart from solver set-up and I/O.
+
+Every function takes UFL coefficients that are already non-dimensional (see the
+problem classes in :mod:`thermocfd.fem.heat` and :mod:`thermocfd.fem.transport` for the
+scalings) and returns forms; nothing here assembles or solves.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import ufl
+
+BDF_COEFFICIENTS = {1: (1.0, -1.0), 2: (1.5, -2.0, 0.5)}
+"""Backward-differentiation weights: ``(a0 u^{n+1} + a1 u^n + a2 u^{n-1}) / dt``."""
+
+
+def heat_forms(T, v, conductivity, source, dx, *, neumann: Sequence = (), robin: Sequence = (),
+               velocity=None, capacity=None, dt=None, history: Sequence = ()):
+    """Conduction-advection ``C (dT/dt + u.grad T) - div(k grad T) = q``.
+
+    neumann: (inward flux g, ds) pairs, ``k dT/dn = g``;
+    robin: (h, T_ambient, ds) triples, ``-k dT/dn = h (T - T_ambient)``;
+    history: previous temperatures T^n, T^{n-1}... for a BDF step of size dt.
+    """
+    a = ufl.inner(conductivity * ufl.grad(T), ufl.grad(v)) * dx
+    L = source * v * dx
+    for flux, ds in neumann:
+        L += flux * v * ds
+    for h, ambient, ds in robin:
+        a += h * T * v * ds
+        L += h * ambient * v * ds
+    if velocity is not None:
+        a += capacity * ufl.dot(velocity, ufl.grad(T)) * v * dx
+    if dt is not None:
+        alpha = BDF_COEFFICIENTS[len(history)]
+        a += capacity * alpha[0] / dt * T * v * dx
+        for weight, T_old in zip(alpha[1:], history):
+            L -= capacity * weight / dt * T_old * v * dx
+    return a, L
+
+
+def supg_parameter(velocity, diffusivity, h, degree: int):
+    """Streamline-upwind parameter tau, doubly asymptotic in the cell Peclet number.
+
+    ``tau = 1 / sqrt((2|u|/h)^2 + (12 D/h^2)^2)`` with ``h`` divided by the degree: the
+    advective limit ``h/(2|u|)`` and the diffusive limit ``h^2/(12 D)`` of the optimal
+    ``h/(2|u|) (coth Pe - 1/Pe)`` without dividing by |u| = 0.
+    """
+    h = h / degree
+    speed = ufl.sqrt(ufl.dot(velocity, velocity))
+    return 1.0 / ufl.sqrt((2.0 * speed / h) ** 2 + (12.0 * diffusivity / h**2) ** 2)
+
+
+def soret_transport_forms(w, v, weight, diffusivity, source, dx, *, velocity=None,
+                          outflow: Sequence = (), dt=None, history: Sequence = (),
+                          weight_new=None, cell_size=None, degree: int = 1):
+    """Advection-diffusion-Soret transport in the Slotboom variable ``w = c exp(Phi)``.
+
+    With ``Phi = int S_T dT`` the flux ``J = u c - D grad c - D S_T c grad T`` is exactly
+    ``J = weight (u w - D grad w)`` with ``weight = exp(-Phi)``: the thermophoretic drift
+    is absorbed into a positive weight (exponential fitting), so the diffusive part is a
+    symmetric weighted Laplacian -- an M-matrix for P1 on non-obtuse meshes, hence free of
+    oscillations however large ``S_T dT`` is. Advection by ``u`` is stabilised by SUPG on
+    the full residual (consistent, so convergence rates are kept).
+
+    The form is conservative: with test function v = 1 the flux and SUPG terms vanish,
+    so the discrete total mass ``int weight w`` changes only through sources and open
+    boundaries -- to round-off in a closed cell, in steady state and at every time step.
+
+    outflow: ds measures of open boundaries where only advection leaves (``-D dc/dn = 0``).
+    history: previous concentrations c^n, c^{n-1} (UFL) for a BDF step of size dt.
+    """
+    flux = weight * diffusivity * ufl.grad(w)  # minus J: diffusion and drift...
+    if velocity is not None:
+        flux -= weight * velocity * w  # ...and advection
+    a = ufl.inner(flux, ufl.grad(v)) * dx
+    L = source * v * dx  # pass a zero Constant when there is no source
+    if velocity is not None:
+        n = ufl.FacetNormal(w.ufl_function_space().mesh)
+        for ds in outflow:
+            a += weight * ufl.dot(velocity, n) * w * v * ds
+    residual = None
+    if dt is not None:
+        alpha = BDF_COEFFICIENTS[len(history)]
+        weight_new = weight if weight_new is None else weight_new
+        a += alpha[0] / dt * weight_new * w * v * dx
+        old = sum(coefficient / dt * c_old for coefficient, c_old in zip(alpha[1:], history))
+        L -= old * v * dx
+        residual = alpha[0] / dt * weight_new * w + old
+    if velocity is not None and cell_size is not None:
+        # Strong residual of dc/dt + div(J) - f, tested with tau u.grad(v) (SUPG).
+        strong = ufl.div(weight * (velocity * w - diffusivity * ufl.grad(w)))
+        if residual is not None:
+            strong = strong + residual
+        strong = strong - source
+        tau = supg_parameter(velocity, diffusivity, cell_size, degree)
+        stabilisation = tau * ufl.dot(velocity, ufl.grad(v)) * strong * dx
+        a += ufl.lhs(stabilisation)
+        L += ufl.rhs(stabilisation)
+    return a, L

@@ -1,0 +1,231 @@
+"""Meshes with named regions and boundaries: gmsh builders and .msh import.
+
+Coordinates inside the solvers are scaled, ``x* = x / length_scale``, so that a cell
+of 100 um is a unit-sized domain and the matrices are well conditioned. A
+:class:`Domain` carries the scale and the physical-group names, so solvers ask for
+``domain.ds("hot")`` instead of remembering integer tags.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from ..errors import ThermocfdError
+from . import compat
+
+
+@dataclass
+class Domain:
+    """A dolfinx mesh in scaled coordinates with its region and boundary tags."""
+
+    mesh: object
+    cell_tags: object
+    facet_tags: object
+    regions: dict[str, int]
+    boundaries: dict[str, int]
+    length_scale: float  # metres per mesh coordinate unit
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def comm(self) -> MPI.Comm:
+        return self.mesh.comm
+
+    @property
+    def dim(self) -> int:
+        return self.mesh.topology.dim
+
+    def boundary_tag(self, name: str) -> int:
+        try:
+            return self.boundaries[name]
+        except KeyError:
+            raise ThermocfdError(f"mesh has no boundary named {name!r} (it has: "
+                                 f"{', '.join(sorted(self.boundaries)) or 'none'})") from None
+
+    def region_tag(self, name: str) -> int:
+        try:
+            return self.regions[name]
+        except KeyError:
+            raise ThermocfdError(f"mesh has no region named {name!r} (it has: "
+                                 f"{', '.join(sorted(self.regions)) or 'none'})") from None
+
+    def ds(self, name: str | None = None, metadata: dict | None = None):
+        measure = ufl.Measure("ds", domain=self.mesh, subdomain_data=self.facet_tags,
+                              metadata=metadata or {})
+        return measure if name is None else measure(self.boundary_tag(name))
+
+    def dx(self, name: str | None = None, metadata: dict | None = None):
+        measure = ufl.Measure("dx", domain=self.mesh, subdomain_data=self.cell_tags,
+                              metadata=metadata or {})
+        return measure if name is None else measure(self.region_tag(name))
+
+    def physical_coordinates(self):
+        """The UFL spatial coordinate in metres."""
+        return self.length_scale * ufl.SpatialCoordinate(self.mesh)
+
+    def num_cells(self) -> int:
+        tdim = self.mesh.topology.dim
+        return self.comm.allreduce(self.mesh.topology.index_map(tdim).size_local, op=MPI.SUM)
+
+
+_GMSH_READY = False
+
+
+def _gmsh():
+    """The gmsh module, initialised once per process (gmsh 4.8 has no isInitialized)."""
+    global _GMSH_READY
+    import gmsh
+
+    if not _GMSH_READY:
+        gmsh.initialize()
+        _GMSH_READY = True
+    gmsh.option.setNumber("General.Terminal", 0)
+    gmsh.option.setNumber("General.Verbosity", 1)
+    return gmsh
+
+
+def _physical_names(gmsh, dim: int) -> dict[str, int]:
+    names = {}
+    for group_dim, tag in gmsh.model.getPhysicalGroups(dim):
+        name = gmsh.model.getPhysicalName(group_dim, tag) or f"{'region' if dim == group_dim else 'boundary'}_{tag}"
+        names[name] = tag
+    return names
+
+
+def _to_domain(gmsh, comm: MPI.Comm, gdim: int, length_scale: float, metadata: dict,
+               coordinate_factor: float = 1.0) -> Domain:
+    """Distribute the gmsh model held on rank 0 to all ranks as a :class:`Domain`."""
+    names = None
+    if comm.rank == 0:
+        names = (_physical_names(gmsh, gdim), _physical_names(gmsh, gdim - 1))
+    regions, boundaries = comm.bcast(names, root=0)
+    mesh, cell_tags, facet_tags = compat.model_to_mesh(gmsh.model, comm, 0, gdim)
+    mesh.topology.create_connectivity(gdim - 1, gdim)
+    if coordinate_factor != 1.0:
+        mesh.geometry.x[:] *= coordinate_factor
+    if comm.rank == 0:
+        gmsh.model.remove()
+    return Domain(mesh, cell_tags, facet_tags, regions, boundaries, length_scale, metadata)
+
+
+def cells_along(resolution: float, base: int) -> int:
+    """Cell count along an edge for the ``mesh.resolution`` knob."""
+    return max(2, int(math.ceil(base * resolution)))
+
+
+def two_wall_cell(length: float, height: float, depth: float | None, resolution: float,
+                  comm: MPI.Comm = MPI.COMM_WORLD, base_cells: int = 24) -> Domain:
+    """A rectangle (depth None) or box between a hot wall (x = 0) and a cold wall (x = L).
+
+    Physical groups: region ``fluid``; boundaries ``hot``, ``cold`` and ``walls`` (the
+    rest). The mesh is structured (transfinite) with ``base_cells * resolution`` cells
+    across the cell, so profiles along x are resolved uniformly. Coordinates are scaled
+    by ``length`` (the domain is [0, 1] x [0, height/length] ...).
+    """
+    gdim = 2 if depth is None else 3
+    gmsh = _gmsh()
+    if comm.rank == 0:
+        gmsh.model.add("two_wall_cell")
+        occ = gmsh.model.occ
+        h_rel, d_rel = height / length, (depth or 0.0) / length
+        nx = cells_along(resolution, base_cells)
+        ny = max(2, int(math.ceil(nx * h_rel)))
+        if gdim == 2:
+            occ.addRectangle(0, 0, 0, 1.0, h_rel)
+        else:
+            occ.addBox(0, 0, 0, 1.0, h_rel, d_rel)
+        occ.synchronize()
+        hot, cold, walls = [], [], []
+        for _, tag in gmsh.model.getEntities(gdim - 1):
+            x = gmsh.model.occ.getCenterOfMass(gdim - 1, tag)[0]
+            (hot if abs(x) < 1e-9 else cold if abs(x - 1.0) < 1e-9 else walls).append(tag)
+        gmsh.model.addPhysicalGroup(gdim, [e[1] for e in gmsh.model.getEntities(gdim)], 1)
+        gmsh.model.setPhysicalName(gdim, 1, "fluid")
+        for tag, (name, entities) in enumerate((("hot", hot), ("cold", cold), ("walls", walls)), start=1):
+            gmsh.model.addPhysicalGroup(gdim - 1, entities, tag)
+            gmsh.model.setPhysicalName(gdim - 1, tag, name)
+        for _, curve in gmsh.model.getEntities(1):
+            xmin, ymin, zmin, xmax, ymax, zmax = gmsh.model.getBoundingBox(1, curve)
+            extent = np.array([xmax - xmin, ymax - ymin, zmax - zmin])
+            axis = int(np.argmax(extent))
+            count = (nx, ny, max(2, int(math.ceil(nx * d_rel))))[axis]
+            gmsh.model.mesh.setTransfiniteCurve(curve, count + 1)
+        for _, surface in gmsh.model.getEntities(2):
+            gmsh.model.mesh.setTransfiniteSurface(surface)
+        if gdim == 3:
+            for _, volume in gmsh.model.getEntities(3):
+                gmsh.model.mesh.setTransfiniteVolume(volume)
+        gmsh.model.mesh.generate(gdim)
+    metadata = {"builder": "two_wall_cell", "length": length, "height": height, "depth": depth}
+    return _to_domain(gmsh, comm, gdim, length, metadata)
+
+
+def read_msh(path: str | Path, unit: float = 1.0, comm: MPI.Comm = MPI.COMM_WORLD,
+             length_scale: float | None = None) -> Domain:
+    """Import a gmsh .msh file with physical groups (names become region/boundary names).
+
+    ``unit`` is the length of one file coordinate unit in metres. The scaled coordinates
+    use ``length_scale`` (default: the largest extent of the mesh).
+    """
+    gmsh = _gmsh()
+    extent = None
+    gdim = None
+    if comm.rank == 0:
+        gmsh.model.add("imported")
+        gmsh.merge(str(path))
+        gdim = gmsh.model.getDimension()
+        xmin, ymin, zmin, xmax, ymax, zmax = gmsh.model.getBoundingBox(-1, -1)
+        extent = max(xmax - xmin, ymax - ymin, zmax - zmin)
+        if not gmsh.model.getPhysicalGroups(gdim):
+            gmsh.model.remove()
+            gdim = -1
+    gdim, extent = comm.bcast((gdim, extent), root=0)
+    if gdim == -1:
+        raise ThermocfdError(f"{path}: the mesh has no physical groups of cells; tag the "
+                             "regions and boundaries (gmsh 'Physical Surface/Volume/Curve')")
+    scale = length_scale if length_scale is not None else extent * unit
+    return _to_domain(gmsh, comm, gdim, scale, {"file": str(path)}, coordinate_factor=unit / scale)
+
+
+def structured_domain(extent: Sequence[float], cells: Sequence[int], boundaries: dict[str, Callable],
+                      comm: MPI.Comm = MPI.COMM_WORLD, length_scale: float = 1.0) -> Domain:
+    """A dolfinx-built structured rectangle/box [0, extent] (scaled coordinates).
+
+    ``boundaries`` maps names to markers ``f(x) -> bool array`` on the scaled coordinate;
+    facets are tagged in the order given (a later marker does not override an earlier one).
+    The single region is ``fluid``.
+    """
+    import dolfinx.mesh
+
+    if len(extent) == 2:
+        mesh = dolfinx.mesh.create_rectangle(comm, [np.zeros(2), np.asarray(extent, float)], list(cells),
+                                             dolfinx.mesh.CellType.triangle)
+    else:
+        mesh = dolfinx.mesh.create_box(comm, [np.zeros(3), np.asarray(extent, float)], list(cells),
+                                       dolfinx.mesh.CellType.tetrahedron)
+    tdim = mesh.topology.dim
+    mesh.topology.create_connectivity(tdim - 1, tdim)
+    facets, values, names = [], [], {}
+    taken = np.zeros(0, dtype=np.int32)
+    for tag, (name, marker) in enumerate(boundaries.items(), start=1):
+        found = dolfinx.mesh.locate_entities_boundary(mesh, tdim - 1, marker)
+        found = np.setdiff1d(found, taken)
+        taken = np.union1d(taken, found)
+        facets.append(found)
+        values.append(np.full(found.size, tag, dtype=np.int32))
+        names[name] = tag
+    order = np.argsort(np.concatenate(facets)) if facets else np.zeros(0, dtype=np.int64)
+    facet_indices = np.concatenate(facets)[order].astype(np.int32) if facets else np.zeros(0, np.int32)
+    facet_values = np.concatenate(values)[order] if values else np.zeros(0, np.int32)
+    facet_tags = dolfinx.mesh.meshtags(mesh, tdim - 1, facet_indices, facet_values)
+    num_cells = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
+    cell_tags = dolfinx.mesh.meshtags(mesh, tdim, np.arange(num_cells, dtype=np.int32),
+                                      np.ones(num_cells, dtype=np.int32))
+    return Domain(mesh, cell_tags, facet_tags, {"fluid": 1}, names, length_scale,
+                  {"builder": "structured_domain"})
