@@ -27,6 +27,20 @@ LEGACY = DOLFINX_VERSION < (0, 7)
 ScalarType = PETSc.ScalarType
 
 
+def _quiet_jit_logging() -> None:
+    """ffcx calls logging.basicConfig() and setuptools raises the root level to INFO for
+    every JIT compilation; keep the root handlers at WARNING so runs stay readable."""
+    import logging
+
+    import ffcx  # noqa: F401  (installs the root handler we then quieten)
+
+    for handler in logging.root.handlers:
+        handler.setLevel(logging.WARNING)
+
+
+_quiet_jit_logging()
+
+
 # --- spaces and elements -------------------------------------------------------------
 def function_space(mesh: dolfinx.mesh.Mesh, family: str, degree: int,
                    shape: tuple[int, ...] | None = None) -> dolfinx.fem.FunctionSpace:

@@ -134,7 +134,11 @@ class SoretTransportProblem:
         of the steady state as its null space; the pinned row is implied by the others
         (the columns of the operator sum to zero), so pinning and rescaling to the total
         mass gives the exact discrete steady state."""
-        dofs = np.array([0] if self.domain.comm.rank == 0 else [], dtype=np.int32)
+        # Every rank that holds global dof 0 (owner or ghost) must know the condition,
+        # or the ranks' column elimination and lifting disagree.
+        index_map = self.V.dofmap.index_map
+        local = np.arange(index_map.size_local + index_map.num_ghosts, dtype=np.int32)
+        dofs = local[index_map.local_to_global(local) == 0].astype(np.int32)
         value = dolfinx.fem.Function(self.V)
         value.x.array[:] = 1.0
         return dolfinx.fem.dirichletbc(value, dofs)
@@ -157,10 +161,16 @@ class SoretTransportProblem:
         self.slotboom.x.scatter_forward()
         return self._update_concentration()
 
-    def initialise(self, initial: float | Callable) -> None:
-        """c(t=0): a number or a function of the physical coordinate."""
+    def initialise(self, initial: float | Callable, total_mass: float | None = None) -> None:
+        """c(t=0): a number or a function of the physical coordinate.
+
+        ``total_mass``: rescale the interpolated state to this exact amount (the
+        interpolant of ``c0 exp(Phi)`` carries an O(h^2) mass error otherwise).
+        """
         c0 = initial(self.domain.physical_coordinates()) if callable(initial) else initial
         compat.interpolate(self.slotboom, c0 / self.weight)
+        if total_mass is not None:
+            self.slotboom.x.array[:] *= total_mass / self.total_mass()
         self._steps = 0
         self.time = 0.0
         self._update_concentration()

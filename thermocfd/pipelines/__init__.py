@@ -1,0 +1,59 @@
+"""Case pipelines: ``case.kind`` -> the module whose ``run(case, out_dir, timer)`` solves it."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mpi4py import MPI
+
+from .. import log
+from ..case import Case
+from ..output import software_versions, write_json
+
+PIPELINES = {
+    "soret_cell": "thermocfd.pipelines.soret_cell",
+}
+
+
+@dataclass
+class Results:
+    """A finished run: ``summary`` is exactly what summary.json holds."""
+
+    summary: dict
+    out_dir: Path
+    fields: dict = field(default_factory=dict)
+    domain: object = None
+
+    def __getitem__(self, key: str):
+        return self.summary[key]
+
+
+def run_case(case: Case, out_dir: str | Path = "results") -> Results:
+    """Run a validated case, write ``out_dir/summary.json`` and field files."""
+    out_dir = Path(out_dir)
+    comm = MPI.COMM_WORLD
+    if comm.rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    comm.barrier()
+    module = importlib.import_module(PIPELINES[case.kind])
+    timer = log.Timer()
+    start = time.perf_counter()
+    log.info(f"thermocfd: {case.kind} case {case.case.name or case.source or ''} -> {out_dir}")
+    outcome = module.run(case, out_dir, timer)
+    wall = time.perf_counter() - start
+    summary = {
+        "case": {"kind": case.kind, "name": case.case.name, "file": case.source},
+        **outcome.results,
+        "wall_time_s": wall,
+        "units": {**outcome.units, "wall_time_s": "s"},
+        "timings_s": timer.times,
+        "mpi_size": comm.size,
+        "versions": software_versions(),
+        "inputs": case.to_dict(),
+    }
+    write_json(out_dir / "summary.json", summary)
+    log.info(f"done in {wall:.1f} s; summary: {out_dir / 'summary.json'}")
+    return Results(summary, out_dir, outcome.fields, outcome.domain)

@@ -1,0 +1,108 @@
+"""Command line: ``thermocfd run | check | info``.
+
+Bad input (case files, ``--set`` values, meshes) is reported as one line naming the key,
+the value and the reason, with exit status 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import ThermocfdError
+
+EXIT_BAD_INPUT = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="thermocfd", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"thermocfd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a case file")
+    run.add_argument("case", type=Path, help="TOML case file")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                     help="override a case entry (repeatable), e.g. --set temperature.hot='310 K'")
+    run.add_argument("--out", type=Path, default=None, help="output directory (default results/<case name>)")
+    run.add_argument("--quiet", action="store_true", help="no progress output")
+    check = sub.add_parser("check", help="validate a case file without running it")
+    check.add_argument("case", type=Path)
+    check.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    info = sub.add_parser("info", help="versions, MPI size, GPU availability")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _error(message: str) -> int:
+    from mpi4py import MPI
+
+    if MPI.COMM_WORLD.rank == 0:
+        print(f"thermocfd: error: {message}", file=sys.stderr, flush=True)
+    return EXIT_BAD_INPUT
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _main(args)
+    except Exception:
+        from mpi4py import MPI
+
+        if MPI.COMM_WORLD.size > 1:
+            # An error on one rank would leave the others waiting in a collective forever.
+            import traceback
+
+            traceback.print_exc()
+            sys.stderr.flush()
+            MPI.COMM_WORLD.Abort(1)
+        raise
+
+
+def _main(args: argparse.Namespace) -> int:
+    logging.getLogger().setLevel(logging.WARNING)  # silence ffcx/cffi JIT chatter
+    from .case import load_case
+
+    try:
+        if args.command == "info":
+            from .info import report
+
+            data = report()
+            from mpi4py import MPI
+
+            if MPI.COMM_WORLD.rank == 0:
+                print(json.dumps(data, indent=2) if args.json else _format_info(data))
+            return 0
+        case = load_case(args.case, args.overrides)
+        if args.command == "check":
+            print(f"{args.case}: OK ({case.kind})")
+            return 0
+        from . import log
+        from .pipelines import run_case
+
+        log.set_quiet(args.quiet)
+        out = args.out or Path("results") / args.case.stem
+        run_case(case, out)
+        return 0
+    except ThermocfdError as error:
+        where = f"{args.case}: " if getattr(args, "case", None) is not None else ""
+        return _error(f"{where}{error}")
+
+
+def _format_info(data: dict) -> str:
+    lines = [f"thermocfd {data['versions'].get('thermocfd')}"]
+    for name, version in data["versions"].items():
+        if name != "thermocfd":
+            lines.append(f"  {name:10s} {version}")
+    lines.append(f"MPI: {data['mpi_size']} rank(s), {data['mpi_library']}")
+    gpu = data["gpu"]
+    lines.append(f"GPU: {'yes, ' + str(gpu.get('device_name')) if gpu.get('gpu') else 'no'}"
+                 f"{' (' + gpu['reason'] + ')' if gpu.get('reason') else ''}")
+    lines.append(f"particle tracker backend: {data['tracker_backend']}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Pieces shared by the pipelines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import dolfinx.fem
+import numpy as np
+from mpi4py import MPI
+
+
+@dataclass
+class PipelineResult:
+    """What a pipeline hands back: named SI results, their units, the live fields."""
+
+    results: dict
+    units: dict
+    fields: dict = field(default_factory=dict)
+    domain: object = None
+
+
+def integrate(domain, integrand) -> float:
+    """Assemble a scalar UFL form over all ranks."""
+    local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(integrand))
+    return domain.comm.allreduce(local, op=MPI.SUM)
+
+
+def bounding_box(domain) -> tuple[np.ndarray, np.ndarray]:
+    """Global (min, max) corners of the mesh in scaled coordinates."""
+    x = domain.mesh.geometry.x
+    lo, hi = np.empty(3), np.empty(3)
+    domain.comm.Allreduce(np.ascontiguousarray(x.min(axis=0)), lo, op=MPI.MIN)
+    domain.comm.Allreduce(np.ascontiguousarray(x.max(axis=0)), hi, op=MPI.MAX)
+    return lo, hi

@@ -1,0 +1,234 @@
+"""Soret cell: solute between a hot and a cold wall, no flow.
+
+Steady conduction gives T(x); the Slotboom transport solver gives c, either the steady
+state (mass fixed by the initial concentration) or the transient from a uniform start.
+Reported: ``c_ratio_cold_hot`` (wall averages), ``soret_coefficient_fit`` (least-squares
+fit of ln c against T over the cell), ``mass_change_rel``, for transients the slowest
+``relaxation_time``, each next to its analytic reference; fields for ParaView, the
+profile as CSV and PNG.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import dolfinx.fem
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from .. import log
+from ..case import Case
+from ..fem import compat
+from ..fem.heat import FixedTemperature, HeatProblem
+from ..fem.io import FieldWriter
+from ..fem.mesh import Domain, read_msh, two_wall_cell
+from ..fem.transport import SoretTransportProblem
+from ..physics import analytic
+from .common import PipelineResult, bounding_box, integrate
+
+
+def build_domain(case: Case) -> Domain:
+    g, m = case.geometry, case.mesh
+    if m.file is not None:
+        domain = read_msh(m.file, unit=m.unit)
+        for name in ("hot", "cold"):
+            domain.boundary_tag(name)  # a clear error if the file lacks the group
+        return domain
+    height = g.height if g.height is not None else 0.25 * g.length
+    depth = None if g.dimension == 2 else (g.depth if g.depth is not None else 0.25 * g.length)
+    return two_wall_cell(g.length, height, depth, m.resolution)
+
+
+def wall_average(domain: Domain, field, wall: str) -> float:
+    ds = domain.ds(wall)
+    return integrate(domain, field * ds) / integrate(domain, 1.0 * ds)
+
+
+def fit_soret_coefficient(domain: Domain, c, T) -> float:
+    """Volume-weighted least-squares slope of ln c against T, with the sign of S_T."""
+    dx = domain.dx()
+    s = [integrate(domain, f * dx) for f in (1.0 + 0 * T, T, T * T, ufl.ln(c), T * ufl.ln(c))]
+    volume, sum_T, sum_TT, sum_lnc, sum_T_lnc = s
+    slope = (volume * sum_T_lnc - sum_T * sum_lnc) / (volume * sum_TT - sum_T**2)
+    return -slope
+
+
+def decay_rate(distances: np.ndarray, dt: float, order: int) -> tuple[float, int]:
+    """Slowest decay rate from the late-time ratios of ||c - c_inf||, inverting the
+    BDF amplification factor so that the time step does not bias the estimate."""
+    d = np.asarray(distances)
+    usable = np.nonzero(d > 1e-9 * d[0])[0]
+    last = usable[-1] if usable.size else 1
+    first = max(1, int(0.6 * last))
+    ratios = d[first + 1:last + 1] / d[first:last]
+    if ratios.size == 0:
+        return float("nan"), 0
+    if order == 1:
+        rates = (1.0 / ratios - 1.0) / dt
+    else:
+        rates = (2.0 / ratios - 0.5 / ratios**2 - 1.5) / dt
+    return float(np.median(rates)), int(ratios.size)
+
+
+def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
+    t, solute, solver = case.temperature, case.solute, case.solver
+    degree = case.mesh.degree
+    if any(case.gravity):
+        log.warn("case.kind 'soret_cell' has no flow: gravity is ignored (kind 'convection' "
+                 "solves buoyant flow)")
+    with timer("mesh"):
+        domain = build_domain(case)
+    log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D, P{degree}")
+
+    with timer("heat"):
+        heat = HeatProblem(domain, case.fluid.thermal_conductivity,
+                           [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)],
+                           degree=degree, linear_solver=solver.linear_solver, rtol=solver.rtol)
+        T = heat.solve_steady()
+    log.info(f"temperature: {t.hot:.2f} K (hot) to {t.cold:.2f} K (cold)")
+
+    transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
+                                      degree=degree, reference_temperature=t.hot,
+                                      linear_solver=solver.linear_solver, rtol=solver.rtol)
+    volume = integrate(domain, 1.0 * domain.dx()) * domain.length_scale**domain.dim
+    c0 = solute.initial_concentration
+    mass0 = c0 * volume
+    with timer("transport_steady"):
+        c = transport.solve_steady(total_mass=mass0)
+    steady = dolfinx.fem.Function(transport.V)
+    steady.x.array[:] = c.x.array
+    mass_change = abs(transport.total_mass() - mass0) / mass0
+    results: dict = {}
+    units: dict = {}
+
+    fields_dir = out_dir / "fields"
+    writer = FieldWriter(domain, fields_dir / "soret_cell.pvd") if case.output.fields else None
+    T_out = dolfinx.fem.Function(transport.V, name="temperature")
+    compat.interpolate(T_out, T)
+
+    decay = None
+    if case.time.transient:
+        mass_change, decay = _transient(case, domain, transport, steady, mass0, writer, T_out, timer, results, units)
+    elif writer is not None:
+        writer.write([T_out, c], 0.0)
+    if writer is not None:
+        writer.close()
+
+    c_hot, c_cold = wall_average(domain, c, "hot"), wall_average(domain, c, "cold")
+    soret = solute.soret_coefficient
+    expected_ratio = analytic.soret_cell_concentration_ratio(soret, t.hot, t.cold)
+    results.update({
+        "c_ratio_cold_hot": c_cold / c_hot,
+        "c_ratio_expected": expected_ratio,
+        "c_ratio_rel_error": abs(c_cold / c_hot - expected_ratio) / expected_ratio,
+        "c_hot": c_hot,
+        "c_cold": c_cold,
+        "soret_coefficient_fit": fit_soret_coefficient(domain, c, T),
+        "soret_coefficient_mean_temperature": float(soret.soret_coefficient(0.5 * (t.hot + t.cold))),
+        "mass_change_rel": mass_change,
+        "total_mass": transport.total_mass(),
+        "temperature_difference": t.hot - t.cold,
+        "num_cells": domain.num_cells(),
+        "num_dofs": transport.V.dofmap.index_map.size_global,
+    })
+    units.update({"c_ratio_cold_hot": "1", "c_ratio_expected": "1", "c_hot": "mol/m^3", "c_cold": "mol/m^3",
+                  "soret_coefficient_fit": "1/K", "soret_coefficient_mean_temperature": "1/K",
+                  "mass_change_rel": "1", "total_mass": "mol" if domain.dim == 3 else "mol/m",
+                  "temperature_difference": "K"})
+
+    profile = _profile(case, domain, c, T)
+    final_is_steady = not case.time.transient
+    if final_is_steady:
+        results["profile_max_rel_error"] = float(np.max(np.abs(profile["c"] / profile["c_reference"] - 1)))
+        units["profile_max_rel_error"] = "1"
+    _write_profile(out_dir, profile, case, final_is_steady, decay)
+    return PipelineResult(results, units, {"temperature": T, "concentration": c}, domain)
+
+
+def _transient(case, domain, transport, steady, mass0, writer, T_out, timer, results, units):
+    """Uniform start -> time steps; returns (max mass change, decay data)."""
+    g, t, solute = case.geometry, case.temperature, case.solute
+    T_mean = 0.5 * (t.hot + t.cold)
+    D_mean = float(solute.diffusivity.diffusivity(T_mean))
+    S_mean = float(solute.soret_coefficient.soret_coefficient(T_mean))
+    tau_reference = analytic.soret_cell_relaxation_time(D_mean, S_mean, t.hot - t.cold, g.length)
+    t_end = case.time.end if case.time.end is not None else 4.0 * tau_reference
+    steps = case.time.steps
+    dt = t_end / steps
+    order = 2 if case.time.scheme == "bdf2" else 1
+    transport.initialise(solute.initial_concentration, total_mass=mass0)
+    mass_initial = transport.total_mass()
+    difference = transport.concentration - steady
+    distance_form = dolfinx.fem.form(difference * difference * transport.dx)
+
+    def distance() -> float:
+        local = dolfinx.fem.assemble_scalar(distance_form)
+        return math.sqrt(domain.comm.allreduce(local, op=MPI.SUM))
+
+    distances = [distance()]
+    max_change = 0.0
+    snapshot_every = max(1, steps // case.output.snapshots)
+    if writer is not None:
+        writer.write([T_out, transport.concentration], 0.0)
+    progress = log.Progress("time step", steps)
+    log.info(f"transient: {steps} steps of {dt:.4g} s to t = {t_end:.4g} s "
+             f"(relaxation time estimate {tau_reference:.4g} s)")
+    with timer("transport_transient"):
+        for step in range(1, steps + 1):
+            transport.advance(dt, order=order)
+            distances.append(distance())
+            max_change = max(max_change, abs(transport.total_mass() - mass_initial) / mass_initial)
+            if writer is not None and (step % snapshot_every == 0 or step == steps):
+                writer.write([T_out, transport.concentration], transport.time)
+            progress.update(step, f"t = {transport.time:.4g} s, |c - c_steady| = {distances[-1]:.3e}, "
+                                  f"mass change {max_change:.1e}")
+    rate, used = decay_rate(np.array(distances), dt, order)
+    results.update({
+        "relaxation_time": 1.0 / rate if rate > 0 else float("nan"),
+        "relaxation_time_reference": tau_reference,
+        "relaxation_time_rel_error": abs(1.0 / rate - tau_reference) / tau_reference if rate > 0 else float("nan"),
+        "relaxation_fit_steps": used,
+        "end_time": t_end,
+        "time_steps": steps,
+        "distance_to_steady_final_rel": distances[-1] / distances[0],
+    })
+    units.update({"relaxation_time": "s", "relaxation_time_reference": "s", "end_time": "s"})
+    return max_change, (np.arange(len(distances)) * dt, np.array(distances))
+
+
+def _profile(case: Case, domain: Domain, c, T) -> dict[str, np.ndarray]:
+    """c and T along the cell's centre line, next to the analytic steady profile."""
+    t = case.temperature
+    lo, hi = bounding_box(domain)
+    centre = 0.5 * (lo + hi)
+    xs = np.linspace(lo[0], hi[0], 101)
+    points = np.tile(centre, (xs.size, 1))
+    points[:, 0] = xs
+    x_phys = (xs - lo[0]) * domain.length_scale
+    c_values = compat.evaluate(c, points)
+    T_values = compat.evaluate(T, points)
+    length = (hi[0] - lo[0]) * domain.length_scale
+
+    def temperature_of_x(x):
+        return t.hot + (t.cold - t.hot) * np.asarray(x) / length
+
+    reference = analytic.soret_cell_profile(case.solute.soret_coefficient, temperature_of_x, length, x_phys,
+                                            case.solute.initial_concentration)
+    return {"x": x_phys, "T": T_values, "c": c_values, "c_reference": reference}
+
+
+def _write_profile(out_dir: Path, profile: dict, case: Case, steady: bool, decay) -> None:
+    if MPI.COMM_WORLD.rank != 0:
+        return
+    from ..output import write_atomic
+
+    header = "x_m,temperature_K,concentration,concentration_steady_analytic"
+    rows = np.column_stack([profile["x"], profile["T"], profile["c"], profile["c_reference"]])
+    lines = [header] + [",".join(f"{v:.10g}" for v in row) for row in rows]
+    write_atomic(out_dir / "profile.csv", "\n".join(lines) + "\n")
+    if case.output.pictures:
+        from ..plots import soret_profile_figure
+
+        soret_profile_figure(profile, out_dir / "soret_profile.png", steady=steady, decay=decay)
