@@ -105,10 +105,23 @@ def expression(expr: ufl.core.expr.Expr, V: dolfinx.fem.FunctionSpace) -> dolfin
 
 def interpolate(target: dolfinx.fem.Function, source) -> None:
     """Interpolate a UFL expression, a Function or a NumPy callable into ``target``."""
+    if isinstance(source, ufl.core.expr.Expr) and _is_constant(source):
+        # dolfinx cannot compile an Expression with neither coefficients nor coordinates
+        target.x.array[:] = float(source)
+        return
     if isinstance(source, ufl.core.expr.Expr) and not isinstance(source, dolfinx.fem.Function):
         source = expression(source, target.function_space)
     target.interpolate(source)
     target.x.scatter_forward()
+
+
+def _is_constant(expr) -> bool:
+    from ufl.algorithms import extract_coefficients
+    from ufl.algorithms.analysis import extract_type
+
+    return (not expr.ufl_shape and not extract_coefficients(expr)
+            and not extract_type(expr, ufl.geometry.GeometricQuantity)
+            and not extract_type(expr, ufl.constant.Constant))
 
 
 def petsc_vector(u: dolfinx.fem.Function) -> PETSc.Vec:

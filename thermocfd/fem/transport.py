@@ -67,6 +67,8 @@ class SoretTransportProblem:
         ell = domain.length_scale
         self.diffusivity_scale = diffusivity_scale or float(diffusivity.diffusivity(reference_temperature))
         self.time_scale = ell**2 / self.diffusivity_scale
+        if isinstance(temperature, (int, float)):
+            temperature = compat.constant(mesh, float(temperature))
         self.temperature = temperature
         self.soret = soret
         self.diffusivity_law = diffusivity
