@@ -39,6 +39,8 @@ def test_law_tables():
     assert isinstance(case.solute.diffusivity.viscosity, WaterViscosity)
     inputs = case.to_dict()
     assert inputs["solute"]["soret_coefficient"]["law"] == "piazza"
+    again = case_from_dict(inputs)  # summary.json inputs parse back to the same case
+    assert again.solute == case.solute and again.temperature == case.temperature
 
 
 def test_overrides_parse_toml_or_bare_strings():

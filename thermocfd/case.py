@@ -112,13 +112,10 @@ def _parse_law(value: object, key: str, laws: _LawTable, unit: str, check, extra
 def law_to_dict(law: Any) -> dict[str, Any]:
     """A law object as a JSON-able table that parses back to the same law."""
     for laws in (SORET_LAWS, VISCOSITY_LAWS, DIFFUSIVITY_LAWS):
-        for name, (constructor, _) in laws.items():
+        for name, (constructor, parameters) in laws.items():
             if type(law) is constructor:
-                table: dict[str, Any] = {"law": name}
-                for f in dataclasses.fields(law):
-                    item = getattr(law, f.name)
-                    table[f.name] = law_to_dict(item) if dataclasses.is_dataclass(item) else item
-                return table
+                # exactly the table's parameters (stokes_einstein's viscosity is [fluid]'s)
+                return {"law": name, **{p: getattr(law, p) for p in parameters}}
     raise TypeError(f"not a law: {law!r}")
 
 
@@ -215,7 +212,8 @@ class Case:
         return self.case.kind
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved inputs (SI, laws as tables) for summary.json."""
+        """The resolved inputs (SI, laws as tables) for summary.json; they parse back
+        with :func:`case_from_dict` (``thermocfd post`` relies on that)."""
         return _to_jsonable(self)
 
 
