@@ -191,6 +191,7 @@ class OutputSection:
     fields: bool = quantity(default=True, doc="write ParaView field files")
     pictures: bool = quantity(default=True, doc="write PNG pictures")
     snapshots: int = quantity("", at_least(1), default=20, doc="field snapshots of a transient run")
+    animation: bool = quantity(default=False, doc="GIF of a transient run's concentration")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Command line: ``thermocfd run | check | info``.
+"""Command line: ``thermocfd run | check | post | view | info``.
 
 Bad input (case files, ``--set`` values, meshes) is reported as one line naming the key,
 the value and the reason, with exit status 2 and no traceback.
@@ -31,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a case file without running it")
     check.add_argument("case", type=Path)
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    post = sub.add_parser("post", help="re-render the pictures of a finished run from its stored results")
+    post.add_argument("out", type=Path, help="a run's output directory (holds summary.json)")
+    post.add_argument("--quiet", action="store_true")
+    view = sub.add_parser("view", help="interactive 3D view of a finished run (needs a display)")
+    view.add_argument("out", type=Path)
+    view.add_argument("--field", default="concentration", help="point array to show")
     info = sub.add_parser("info", help="versions, MPI size, GPU availability")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -75,6 +81,13 @@ def _main(args: argparse.Namespace) -> int:
             if MPI.COMM_WORLD.rank == 0:
                 print(json.dumps(data, indent=2) if args.json else _format_info(data))
             return 0
+        if args.command == "post":
+            return _post(args)
+        if args.command == "view":
+            from .post.view import view
+
+            view(args.out, args.field)
+            return 0
         case = load_case(args.case, args.overrides)
         if args.command == "check":
             print(f"{args.case}: OK ({case.kind})")
@@ -87,8 +100,22 @@ def _main(args: argparse.Namespace) -> int:
         run_case(case, out)
         return 0
     except ThermocfdError as error:
-        where = f"{args.case}: " if getattr(args, "case", None) is not None else ""
+        source = getattr(args, "case", None) or getattr(args, "out", None)
+        where = f"{source}: " if source is not None else ""
         return _error(f"{where}{error}")
+
+
+def _post(args: argparse.Namespace) -> int:
+    from .output import write_json
+    from .post import case_of_run, render
+
+    case, _ = case_of_run(args.out)
+    pictures = render(args.out, case)
+    write_json(args.out / "pictures.json", pictures)
+    if not args.quiet:
+        for name, seconds in pictures.items():
+            print(f"{args.out / name}  ({seconds:.1f} s)")
+    return 0
 
 
 def _format_info(data: dict) -> str:

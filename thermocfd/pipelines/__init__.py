@@ -54,6 +54,34 @@ def run_case(case: Case, out_dir: str | Path = "results") -> Results:
         "versions": software_versions(),
         "inputs": case.to_dict(),
     }
-    write_json(out_dir / "summary.json", summary)
+    write_json(out_dir / "summary.json", summary)  # results are safe before rendering
+    if case.output.pictures:
+        pictures = _render(out_dir) if comm.rank == 0 else None
+        pictures = comm.bcast(pictures, root=0)
+        if pictures is not None:
+            summary["pictures"] = sorted(pictures)
+            summary["timings_s"]["pictures"] = sum(pictures.values())
+            write_json(out_dir / "summary.json", summary)
     log.info(f"done in {wall:.1f} s; summary: {out_dir / 'summary.json'}")
     return Results(summary, out_dir, outcome.fields, outcome.domain)
+
+
+def _render(out_dir: Path) -> dict[str, float] | None:
+    """Render the pictures in a fresh process (``thermocfd post``).
+
+    VTK's text rendering has crashed (std::bad_alloc) in a process that also holds gmsh
+    and dolfinx, and a rendering failure must never cost a finished run its results."""
+    import json
+    import subprocess
+    import sys
+
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "thermocfd", "post", str(out_dir), "--quiet"],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        log.warn(f"pictures failed ({last}); the results are in {out_dir / 'summary.json'}")
+        return None
+    pictures = json.loads((out_dir / "pictures.json").read_text())
+    log.info(f"pictures: {len(pictures)} written in {time.perf_counter() - started:.1f} s")
+    return pictures

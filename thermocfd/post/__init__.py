@@ -1,0 +1,31 @@
+"""Post-processing from stored results: pictures (pyvista, off-screen), drift tables.
+
+Nothing here re-solves: it reads ``OUT/fields/*.pvd`` and the resolved inputs in
+``OUT/summary.json``, so ``thermocfd post OUT`` reproduces a run's pictures.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..case import Case, case_from_dict
+from ..errors import ThermocfdError
+
+
+def case_of_run(out_dir: str | Path) -> tuple[Case, dict]:
+    """The case and summary stored by a finished run."""
+    path = Path(out_dir) / "summary.json"
+    if not path.exists():
+        raise ThermocfdError(f"{out_dir}: no summary.json (not a thermocfd run directory?)")
+    summary = json.loads(path.read_text())
+    return case_from_dict(summary["inputs"]), summary
+
+
+def render(out_dir: str | Path, case: Case | None = None) -> dict[str, float]:
+    """Render the pictures of a run; returns {picture: seconds}."""
+    from .render import render_run
+
+    if case is None:
+        case, _ = case_of_run(out_dir)
+    return render_run(out_dir, case)

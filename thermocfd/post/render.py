@@ -1,0 +1,218 @@
+"""Off-screen PNG pictures of a run's fields with pyvista.
+
+Every run renders the set that fits its fields: temperature and concentration maps
+(mid-plane slices in 3D, with the outline), drift-velocity arrows, a concentration
+isosurface in 3D, and the drift/flow comparison that shows where convection would bias a
+thermophoresis measurement. Scalar ranges come from the data, colour bars carry units.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..case import Case
+from .fields import FieldSeries, add_drift_velocity, drift_table, find_series, is_planar
+
+WINDOW = (1200, 700)
+MICRONS = 1e6  # pictures are drawn in um
+
+
+@dataclass(frozen=True)
+class View:
+    array: str
+    title: str
+    unit: str
+    cmap: str
+    log: bool = False
+
+
+TEMPERATURE = View("temperature", "temperature", "K", "inferno")
+CONCENTRATION = View("concentration", "concentration", "mol/m^3", "viridis")
+DRIFT = View("drift_speed", "colloid drift speed", "um/s", "magma")
+
+
+def _pyvista():
+    os.environ.setdefault("PYVISTA_OFF_SCREEN", "true")
+    import pyvista as pv
+    import vtk
+
+    vtk.vtkObject.GlobalWarningDisplayOff()  # "bad X server connection" before EGL fallback
+    pv.OFF_SCREEN = True
+    return pv
+
+
+def _plotter(pv):
+    plotter = pv.Plotter(off_screen=True, window_size=WINDOW)
+    plotter.set_background("white")
+    return plotter
+
+
+def _bar(view: View, log: bool) -> dict:
+    title = f"{view.title} ({view.unit})" + (", log scale" if log else "")
+    return {"title": title, "color": "black", "vertical": False, "width": 0.5, "position_x": 0.25,
+            "position_y": 0.03, "title_font_size": 16, "label_font_size": 14, "fmt": "%.3g"}
+
+
+def _finish(plotter, planar: bool, path: Path, title: str = "") -> None:
+    if title:
+        plotter.add_text(title, position="upper_left", color="black", font_size=12)
+    if planar:
+        # axis labels shrink to nothing under the tight 2D camera: state the extent instead
+        xmin, xmax, ymin, ymax, _, _ = (round(v, 3) + 0.0 for v in plotter.bounds)
+        plotter.add_text(f"x: {xmin:g} to {xmax:g} um,  y: {ymin:g} to {ymax:g} um",
+                         position="lower_left", color="black", font_size=9)
+        plotter.view_xy()
+        # fill the window, leaving room for the axes and the colour bar underneath
+        plotter.camera.tight(padding=0.3, adjust_render_window=False)
+    else:
+        plotter.show_bounds(xtitle="x (um)", ytitle="y (um)", ztitle="z (um)", color="black",
+                            font_size=10, location="outer", grid=False)
+        plotter.view_isometric()
+        plotter.camera.zoom(1.1)
+    plotter.screenshot(str(path))
+    plotter.close()
+
+
+def _scalar_picture(pv, grid, view: View, path: Path, arrows: str | None = None, title: str = "") -> None:
+    values = np.asarray(grid.point_data[view.array])
+    positive = values[values > 0]
+    log = view.log or (positive.size == values.size and values.size and positive.max() / positive.min() > 20)
+    planar = is_planar(grid)
+    plotter = _plotter(pv)
+    shown = grid if planar else grid.slice_orthogonal()
+    plotter.add_mesh(shown, scalars=view.array, cmap=view.cmap, log_scale=bool(log),
+                     scalar_bar_args=_bar(view, bool(log)), show_scalar_bar=True)
+    plotter.add_mesh(grid.outline(), color="black", line_width=2)
+    if not planar and view.array == "concentration":
+        level = float(np.median(values))
+        surface = grid.contour([level], scalars=view.array)
+        if surface.n_points:
+            plotter.add_mesh(surface, color="white", opacity=0.35, show_scalar_bar=False)
+    if arrows is not None and arrows in grid.point_data:
+        _add_arrows(plotter, grid, arrows)
+    _finish(plotter, planar, path, title)
+
+
+def _add_arrows(plotter, grid, vectors: str, count: int = 150, color: str = "white") -> None:
+    """Arrows of equal length on a regular lattice (direction only; colour shows speed)."""
+    pv = _pyvista()
+    speed = np.linalg.norm(np.asarray(grid.point_data[vectors]), axis=1)
+    if speed.max() <= 0:
+        return
+    xmin, xmax, ymin, ymax, zmin, zmax = grid.bounds
+    extent = np.array([xmax - xmin, ymax - ymin, zmax - zmin])
+    active = extent > 1e-9 * extent.max()
+    spacing = (np.prod(extent[active]) / count) ** (1.0 / active.sum())
+    dims = [max(2, int(e / spacing)) if a else 1 for e, a in zip(extent, active)]
+    # cell-centred lattice: arrows stay off the walls, where they would cover the outline
+    axes = [lo + (np.arange(n) + 0.5) * (hi - lo) / n if a else np.array([lo])
+            for lo, hi, n, a in zip((xmin, ymin, zmin), (xmax, ymax, zmax), dims, active)]
+    lattice = pv.PolyData(np.stack([c.ravel() for c in np.meshgrid(*axes, indexing="ij")], axis=1))
+    probe = lattice.sample(grid)
+    keep = np.asarray(probe.point_data["vtkValidPointMask"], dtype=bool)
+    vectors_at = np.asarray(probe.point_data[vectors])[keep]
+    if not keep.any():
+        return
+    arrows = pv.PolyData(np.asarray(probe.points)[keep])
+    norms = np.linalg.norm(vectors_at, axis=1)
+    arrows.point_data["direction"] = vectors_at / np.where(norms > 0, norms, 1.0)[:, None]
+    glyphs = arrows.glyph(orient="direction", scale=False, factor=0.6 * spacing)
+    plotter.add_mesh(glyphs, color=color, show_scalar_bar=False)
+
+
+def _drift_picture(pv, grid, path: Path, title: str = "") -> None:
+    """|drift| with arrows; where the flow outruns thermophoresis, shaded grey."""
+    planar = is_planar(grid)
+    shown = grid if planar else grid.slice_orthogonal()
+    plotter = _plotter(pv)
+    top = float(np.max(grid.point_data["drift_speed_um_s"]))
+    # speeds from zero: a uniform drift must not show its round-off as structure
+    plotter.add_mesh(shown, scalars="drift_speed_um_s", cmap=DRIFT.cmap, clim=(0.0, top if top > 0 else 1.0),
+                     scalar_bar_args=_bar(DRIFT, False))
+    plotter.add_mesh(grid.outline(), color="black", line_width=2)
+    if "flow_speed" in grid.point_data:
+        ratio = np.asarray(grid.point_data["flow_speed"]) / np.maximum(
+            np.asarray(grid.point_data["thermophoretic_speed"]), 1e-300)
+        grid.point_data["flow_over_drift"] = ratio
+        dominated = (grid if planar else shown).threshold(1.0, scalars="flow_over_drift")
+        if dominated.n_points:
+            plotter.add_mesh(dominated, color="grey", opacity=0.45, show_scalar_bar=False,
+                             label="flow > thermophoretic drift")
+            plotter.add_legend(bcolor="white", face="rectangle", size=(0.3, 0.06))
+    _add_arrows(plotter, grid, "drift_velocity", color="black")
+    _finish(plotter, planar, path, title)
+
+
+def render_run(out_dir: str | Path, case: Case) -> dict[str, float]:
+    """Render every picture the run's stored fields allow; returns {png name: seconds}."""
+    pv = _pyvista()
+    out_dir = Path(out_dir)
+    timings: dict[str, float] = {}
+    for stem, series in find_series(out_dir).items():
+        grid = series.read(-1)
+        add_drift_velocity(grid, case)  # SI, before the points are drawn in um
+        if "drift_speed" in grid.point_data:
+            grid.point_data["drift_speed_um_s"] = np.asarray(grid.point_data["drift_speed"]) * MICRONS
+        grid.points *= MICRONS
+        _render_series(pv, grid, out_dir, stem, timings, series.times[-1])
+        if case.output.animation and len(series.times) > 1:
+            start = time.perf_counter()
+            animate(pv, series, out_dir / f"{stem}_concentration.gif")
+            timings[f"{stem}_concentration.gif"] = time.perf_counter() - start
+    return timings
+
+
+def _render_series(pv, grid, out_dir: Path, stem: str, timings: dict, time_value: float) -> None:
+    def timed(name: str, draw) -> None:
+        start = time.perf_counter()
+        draw(out_dir / name)
+        timings[name] = time.perf_counter() - start
+
+    label = f"{stem}, t = {time_value:.4g} s" if time_value else stem
+    if "temperature" in grid.point_data:
+        timed(f"{stem}_temperature.png",
+              lambda p: _scalar_picture(pv, grid, TEMPERATURE, p, title=f"{label}: temperature"))
+    if "concentration" in grid.point_data:
+        timed(f"{stem}_concentration.png",
+              lambda p: _scalar_picture(pv, grid, CONCENTRATION, p, arrows="drift_velocity",
+                                        title=f"{label}: concentration, arrows: colloid drift"))
+    if "drift_speed" in grid.point_data:
+        timed(f"{stem}_drift.png", lambda p: _drift_picture(
+            pv, grid, p, title=f"{label}: colloid drift u - D_T grad T"
+                               + ("; grey: flow faster than thermophoresis" if "flow_speed" in grid.point_data else "")))
+        _write_drift_table(out_dir / f"{stem}_drift_table.csv", drift_table(grid))
+
+
+def _write_drift_table(path: Path, rows: list[dict]) -> None:
+    from ..output import write_atomic
+
+    lines = ["quantity,max_m_per_s,mean_m_per_s,fraction"]
+    for row in rows:
+        lines.append(",".join(str(row.get(k, "")) if row.get(k) is not None else ""
+                              for k in ("quantity", "max_m_per_s", "mean_m_per_s", "fraction")))
+    write_atomic(path, "\n".join(lines) + "\n")
+
+
+def animate(pv, series: FieldSeries, path: Path, array: str = "concentration") -> None:
+    """GIF of a transient run (needs imageio: pip install thermocfd[viz])."""
+    grids = [series.read(i) for i in range(len(series.times))]
+    values = np.concatenate([np.asarray(g.point_data[array]) for g in grids])
+    plotter = _plotter(pv)
+    plotter.open_gif(str(path), fps=8)
+    first = grids[0].copy()
+    first.points *= MICRONS
+    planar = is_planar(first)
+    plotter.add_mesh(first, scalars=array, cmap=CONCENTRATION.cmap, clim=(values.min(), values.max()),
+                     scalar_bar_args=_bar(CONCENTRATION, False))
+    if planar:
+        plotter.view_xy()
+    for grid, t in zip(grids, series.times):
+        first.point_data[array] = np.asarray(grid.point_data[array])
+        plotter.add_text(f"t = {t:.3g} s", name="time", color="black", font_size=12)
+        plotter.write_frame()
+    plotter.close()
