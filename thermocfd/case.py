@@ -123,6 +123,7 @@ def law_to_dict(law: Any) -> dict[str, Any]:
 KINDS: dict[str, tuple[str, ...]] = {
     # case.kind -> sections that must be present
     "soret_cell": ("geometry", "temperature", "solute"),
+    "tracking": ("geometry", "temperature", "solute"),
 }
 
 
@@ -181,6 +182,25 @@ class TimeSection:
 
 
 @dataclass
+class TrackingSection:
+    particles: int = quantity("", at_least(1), default=100_000)
+    duration: float | None = quantity("s", positive, default=None,
+                                      doc="tracked time (default: 5 relaxation times of the cell)")
+    time_step: float | None = quantity("s", positive, default=None,
+                                       doc="default: half the grid-cell diffusion/advection time")
+    scheme: Literal["euler", "heun"] = quantity(default="euler")
+    backend: Literal["auto", "cpu", "gpu"] = quantity(default="auto")
+    precision: Literal["float64", "float32"] = quantity(default="float64")
+    seed: int = quantity("", at_least(0), default=0)
+    walls: Literal["reflect", "adsorb"] = quantity(default="reflect")
+    sticking_probability: float = quantity("", nonnegative, default=1.0)
+    bins: int = quantity("", at_least(4), default=20)
+    trajectories: int = quantity("", at_least(0), default=200, doc="particles whose paths are written (VTP)")
+    particle_radius: float | None = quantity("m", positive, default=None, doc="for sedimentation")
+    particle_density: float | None = quantity("kg/m^3", positive, default=None, doc="for sedimentation")
+
+
+@dataclass
 class SolverSection:
     linear_solver: Literal["direct", "iterative"] = quantity(default="direct")
     rtol: float = quantity("", positive, default=1e-12)
@@ -203,6 +223,7 @@ class Case:
     temperature: TemperatureSection | None = None
     solute: SoluteSection | None = None
     time: TimeSection = field(default_factory=TimeSection)
+    tracking: TrackingSection = field(default_factory=TrackingSection)
     solver: SolverSection = field(default_factory=SolverSection)
     output: OutputSection = field(default_factory=OutputSection)
     gravity: list[float] = quantity("m/s^2", None, default=[0.0, 0.0, 0.0])
@@ -336,6 +357,13 @@ def _finish(case: Case) -> Case:
     if case.geometry is not None:
         if case.geometry.dimension not in (2, 3):
             raise CaseError("geometry.dimension", case.geometry.dimension, "must be 2 or 3")
+    tracking = case.tracking
+    if (tracking.particle_radius is None) != (tracking.particle_density is None):
+        key = "tracking.particle_density" if tracking.particle_density is None else "tracking.particle_radius"
+        raise CaseError(key, MISSING, "sedimentation needs both tracking.particle_radius and "
+                        "tracking.particle_density")
+    if tracking.sticking_probability > 1:
+        raise CaseError("tracking.sticking_probability", tracking.sticking_probability, "must be at most 1")
     if case.mesh.degree not in (1, 2):
         raise CaseError("mesh.degree", case.mesh.degree, "must be 1 or 2")
     if case.mesh.file is not None:

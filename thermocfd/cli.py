@@ -127,7 +127,11 @@ def _format_info(data: dict) -> str:
     gpu = data["gpu"]
     lines.append(f"GPU: {'yes, ' + str(gpu.get('device_name')) if gpu.get('gpu') else 'no'}"
                  f"{' (' + gpu['reason'] + ')' if gpu.get('reason') else ''}")
-    lines.append(f"particle tracker backend: {data['tracker_backend']}")
+    tracker = data["tracker_backend"]
+    if isinstance(tracker, dict):
+        gpu_note = tracker.get("gpu", {}).get("reason") if not tracker.get("gpu", {}).get("available") else None
+        tracker = f"{tracker.get('selected')}" + (f" (GPU: {gpu_note})" if gpu_note else "")
+    lines.append(f"particle tracker backend: {tracker}")
     return "\n".join(lines)
 
 

@@ -19,15 +19,13 @@ def gpu_status() -> dict[str, object]:
         return {"cupy": True, "gpu": False, "reason": f"{type(error).__name__}: {error}"}
 
 
-def tracker_backend() -> str:
+def tracker_backend() -> dict[str, object] | str:
+    """Which particle-tracking backend ``backend = "auto"`` picks, and why."""
     try:
-        from .tracking import select_backend  # type: ignore[attr-defined]
-    except ImportError:
-        return "unavailable (thermocfd.tracking not installed)"
-    try:
-        return str(select_backend("auto"))
-    except Exception as error:  # noqa: BLE001
+        from .tracking import backend_info
+    except ImportError as error:
         return f"unavailable ({error})"
+    return backend_info()
 
 
 def report() -> dict[str, object]:

@@ -93,6 +93,18 @@ def cell_dofs(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
     return dofmap
 
 
+def locate_dofs_topological(V, entity_dim: int, entities: np.ndarray) -> np.ndarray:
+    """Dofs of V (or of a [sub, collapsed] pair) on mesh entities of dimension entity_dim.
+
+    dolfinx >= 0.8 needs the entity -> cell connectivity to exist, also for cells
+    themselves (``entity_dim == tdim``: "Missing dims 3->3"); 0.5 created it on demand.
+    """
+    space = V[0] if isinstance(V, (list, tuple)) else V
+    topology = space.mesh.topology
+    topology.create_connectivity(entity_dim, topology.dim)
+    return dolfinx.fem.locate_dofs_topological(V, entity_dim, np.asarray(entities, dtype=np.int32))
+
+
 def interpolation_points(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
     points = V.element.interpolation_points
     return points() if callable(points) else points
@@ -143,8 +155,19 @@ def cell_diameters(mesh: dolfinx.mesh.Mesh, cells: np.ndarray | None = None) -> 
     if cells is None:
         cells = np.arange(mesh.topology.index_map(tdim).size_local, dtype=np.int32)
     if LEGACY:
-        return dolfinx.cpp.mesh.h(mesh, tdim, cells)
-    return dolfinx.mesh.h(mesh._cpp_object, tdim, cells)
+        return dolfinx.cpp.mesh.h(getattr(mesh, "_mesh", mesh), tdim, cells)
+    if hasattr(mesh, "h"):  # dolfinx >= 0.8: a Mesh method (no dolfinx.mesh.h any more)
+        return mesh.h(tdim, cells)
+    return dolfinx.cpp.mesh.h(mesh._cpp_object, tdim, cells)  # pragma: no cover - 0.7
+
+
+def apply_lifting(b: PETSc.Vec, forms, bcs, x0, scale: float) -> None:
+    """``b -= scale * A (g - x0)`` for Newton updates (0.5: ``scale``, 0.9: ``alpha``)."""
+    dolfinx.fem.petsc.apply_lifting(b, forms, bcs, x0, scale)
+
+
+def set_bc(b: PETSc.Vec, bcs, x0, scale: float) -> None:
+    dolfinx.fem.petsc.set_bc(b, bcs, x0, scale)
 
 
 # --- point location and evaluation ---------------------------------------------------

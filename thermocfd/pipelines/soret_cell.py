@@ -41,6 +41,17 @@ def build_domain(case: Case) -> Domain:
     return two_wall_cell(g.length, height, depth, m.resolution)
 
 
+def cell_temperature(case: Case, domain: Domain):
+    """Steady conduction between the hot and the cold wall (the other walls insulated)."""
+    t, solver = case.temperature, case.solver
+    heat = HeatProblem(domain, case.fluid.thermal_conductivity,
+                       [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)],
+                       degree=case.mesh.degree, linear_solver=solver.linear_solver, rtol=solver.rtol)
+    T = heat.solve_steady()
+    log.info(f"temperature: {t.hot:.2f} K (hot) to {t.cold:.2f} K (cold)")
+    return T
+
+
 def wall_average(domain: Domain, field, wall: str) -> float:
     ds = domain.ds(wall)
     return integrate(domain, field * ds) / integrate(domain, 1.0 * ds)
@@ -83,11 +94,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D, P{degree}")
 
     with timer("heat"):
-        heat = HeatProblem(domain, case.fluid.thermal_conductivity,
-                           [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)],
-                           degree=degree, linear_solver=solver.linear_solver, rtol=solver.rtol)
-        T = heat.solve_steady()
-    log.info(f"temperature: {t.hot:.2f} K (hot) to {t.cold:.2f} K (cold)")
+        T = cell_temperature(case, domain)
 
     transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
                                       degree=degree, reference_temperature=t.hot,

@@ -164,7 +164,38 @@ def render_run(out_dir: str | Path, case: Case) -> dict[str, float]:
             start = time.perf_counter()
             animate(pv, series, out_dir / f"{stem}_concentration.gif")
             timings[f"{stem}_concentration.gif"] = time.perf_counter() - start
+    trajectories = out_dir / "fields" / "trajectories.vtp"
+    if trajectories.exists():
+        start = time.perf_counter()
+        _trajectory_picture(pv, trajectories, find_series(out_dir), out_dir / "trajectories.png")
+        timings["trajectories.png"] = time.perf_counter() - start
     return timings
+
+
+def _trajectory_picture(pv, path: Path, series: dict, png: Path) -> None:
+    """Particle paths coloured by time over the (faded) concentration field."""
+    paths = pv.read(str(path))
+    paths.points *= MICRONS
+    plotter = _plotter(pv)
+    planar = True
+    for stem, field_series in series.items():
+        grid = field_series.read(-1)
+        grid.points *= MICRONS
+        planar = is_planar(grid)
+        if "concentration" in grid.point_data:
+            plotter.add_mesh(grid if planar else grid.slice_orthogonal(), scalars="concentration",
+                             cmap="Greys", opacity=0.35, show_scalar_bar=False)
+        plotter.add_mesh(grid.outline(), color="black", line_width=2)
+        break
+    shown = min(paths.n_cells, 25)  # more paths than this is spaghetti
+    subset = paths.extract_cells(np.arange(shown))
+    plotter.add_mesh(subset, scalars="time", cmap="plasma", line_width=2,
+                     scalar_bar_args=_bar(View("time", "time", "s", "plasma"), False))
+    ends = np.array([paths.points[paths.get_cell(i).point_ids[-1]] for i in range(shown)])
+    if shown:
+        plotter.add_mesh(pv.PolyData(ends), color="black", point_size=9, render_points_as_spheres=True)
+    _finish(plotter, planar, png, f"{shown} of {paths.n_cells} recorded particle paths "
+                                  "(dots: final positions; all paths in fields/trajectories.vtp)")
 
 
 def _render_series(pv, grid, out_dir: Path, stem: str, timings: dict, time_value: float) -> None:

@@ -1,0 +1,124 @@
+"""Sampling dolfinx Functions onto the tracking grid (needs dolfinx)."""
+
+import numpy as np
+import pytest
+
+dolfinx = pytest.importorskip("dolfinx")
+
+
+def test_linear_temperature_and_velocity_sampled_exactly():
+    from mpi4py import MPI
+
+    import dolfinx.mesh
+
+    from thermocfd.fem import compat
+    from thermocfd.physics import ConstantSoret, ConstantDiffusivity
+    from thermocfd.tracking import grid_fields_from_dolfinx
+
+    L = 20e-6
+    mesh = dolfinx.mesh.create_box(MPI.COMM_WORLD, [np.zeros(3), np.full(3, L)], [4, 3, 3],
+                                   dolfinx.mesh.CellType.tetrahedron)
+    T = dolfinx.fem.Function(compat.function_space(mesh, "Lagrange", 1))
+    compat.interpolate(T, lambda x: 300.0 + 1e5 * x[0] - 2e4 * x[2])
+    u = dolfinx.fem.Function(compat.function_space(mesh, "Lagrange", 1, shape=(3,)))
+    compat.interpolate(u, lambda x: np.vstack([1e-6 + 0 * x[0], 2e-2 * x[0], 0 * x[0]]))
+
+    fields = grid_fields_from_dolfinx(T, ConstantDiffusivity(1e-12), ConstantSoret(0.1),
+                                      velocity=u)
+    assert fields.inside is None  # a box mesh fills its bounding box
+    np.testing.assert_allclose(fields.lower, 0.0, atol=1e-15)
+    np.testing.assert_allclose(fields.upper, L, rtol=1e-12)
+    assert min(fields.shape) >= 4  # spacing from the cell size
+    x = fields.node_points()
+    np.testing.assert_allclose(fields.temperature.ravel(), 300.0 + 1e5 * x[:, 0] - 2e4 * x[:, 2],
+                               rtol=1e-10)
+    np.testing.assert_allclose(fields.grad_temperature[..., 0], 1e5, rtol=1e-8)
+    np.testing.assert_allclose(fields.grad_temperature[..., 2], -2e4, rtol=1e-8)
+    np.testing.assert_allclose(fields.velocity[..., 1].ravel(), 2e-2 * x[:, 0], atol=1e-15)
+    np.testing.assert_allclose(fields.thermal_diffusivity, 1e-13, rtol=1e-12)
+
+
+def test_nodes_outside_the_mesh_are_masked_and_filled():
+    from mpi4py import MPI
+
+    import dolfinx.mesh
+
+    from thermocfd.fem import compat
+    from thermocfd.tracking import grid_fields_from_dolfinx
+
+    L = 10e-6
+    mesh = dolfinx.mesh.create_box(MPI.COMM_WORLD, [np.zeros(3), np.full(3, L)], [2, 2, 2],
+                                   dolfinx.mesh.CellType.tetrahedron)
+    T = dolfinx.fem.Function(compat.function_space(mesh, "Lagrange", 1))
+    compat.interpolate(T, lambda x: 300.0 + 1e5 * x[0])
+    fields = grid_fields_from_dolfinx(T, 1e-12, bounds=([0, 0, 0], [2 * L, L, L]),
+                                      spacing=L / 4)
+    assert fields.inside is not None
+    x = fields.node_points()[:, 0].reshape(fields.shape)
+    np.testing.assert_array_equal(fields.inside, x <= L * (1 + 1e-9))
+    assert np.all(np.isfinite(fields.temperature))
+    np.testing.assert_allclose(fields.temperature[x > L], 300.0 + 1e5 * L, rtol=1e-12)
+
+
+MPI_SCRIPT = r"""
+import sys
+import numpy as np
+from mpi4py import MPI
+import dolfinx.mesh
+from thermocfd.fem import compat
+from thermocfd.tracking import TrackingConfig, grid_fields_from_dolfinx, run_tracking
+
+comm = MPI.COMM_WORLD
+L = 20e-6
+mesh = dolfinx.mesh.create_box(comm, [np.zeros(3), np.full(3, L)], [4, 3, 3],
+                               dolfinx.mesh.CellType.tetrahedron)
+T = dolfinx.fem.Function(compat.function_space(mesh, "Lagrange", 1))
+compat.interpolate(T, lambda x: 300.0 + 1e5 * x[0])
+fields = grid_fields_from_dolfinx(T, 1e-12, 0.1)
+config = TrackingConfig(n_particles=1000, n_steps=20, dt=1.0, backend="cpu", seed=3)
+result = run_tracking(fields, config, comm)
+assert result.summary["particle_counts"]["total"] == 1000  # on every rank
+if comm.rank == 0:
+    np.save(sys.argv[1], result.state.positions)
+    np.save(sys.argv[2], fields.temperature)
+"""
+
+
+@pytest.mark.mpi
+def test_mpi_sampling_and_tracking_reproduce_serial(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from mpi4py import MPI
+
+    import dolfinx.mesh
+
+    from thermocfd.fem import compat
+    from thermocfd.tracking import TrackingConfig, grid_fields_from_dolfinx, run_tracking
+
+    mpirun = shutil.which("mpirun")
+    if mpirun is None:
+        pytest.skip("mpirun not installed")
+    script = tmp_path / "run.py"
+    script.write_text(MPI_SCRIPT)
+    positions, temperature = tmp_path / "positions.npy", tmp_path / "temperature.npy"
+    # One numba thread per rank: two ranks share two cores.
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    result = subprocess.run([mpirun, "--oversubscribe", "-n", "2", sys.executable, str(script),
+                             str(positions), str(temperature)],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    L = 20e-6
+    mesh = dolfinx.mesh.create_box(MPI.COMM_SELF, [np.zeros(3), np.full(3, L)], [4, 3, 3],
+                                   dolfinx.mesh.CellType.tetrahedron)
+    T = dolfinx.fem.Function(compat.function_space(mesh, "Lagrange", 1))
+    compat.interpolate(T, lambda x: 300.0 + 1e5 * x[0])
+    fields = grid_fields_from_dolfinx(T, 1e-12, 0.1)
+    config = TrackingConfig(n_particles=1000, n_steps=20, dt=1.0, backend="cpu", seed=3)
+    serial = run_tracking(fields, config)
+    np.testing.assert_allclose(np.load(temperature), fields.temperature, rtol=1e-12)
+    np.testing.assert_allclose(np.load(positions), serial.state.positions, rtol=0, atol=1e-12 * L)

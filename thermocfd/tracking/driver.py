@@ -1,0 +1,135 @@
+"""One call for a pipeline: place particles, advance them, gather, summarise.
+
+``run_tracking(fields, TrackingConfig(...), comm)`` is what a ``tracking`` case (or the
+tracking option of another case) needs after it has computed its fields: every MPI rank
+tracks its own batch of particle ids (the random numbers are keyed by id, so the result
+does not depend on the number of ranks), rank 0 gathers the states, and every rank gets
+the same summary and density.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .fields import FieldSeries, GridFields
+from .outputs import TrajectoryRecorder, concentration_on_grid, summary_quantities
+from .state import ParticleState, local_batch
+from .tracker import AdvanceReport, Tracker, suggest_time_step
+
+
+@dataclass
+class TrackingConfig:
+    """What to track and how (SI units). Give ``n_steps`` or ``duration``."""
+
+    n_particles: int = 100_000
+    duration: float | None = None  # s
+    n_steps: int | None = None
+    dt: float | None = None  # default: suggest_time_step(fields, dt_fraction)
+    dt_fraction: float = 0.5
+    backend: str = "auto"
+    dtype: str = "float64"
+    scheme: str = "euler"
+    grad_d: str = "trilinear"
+    seed: int = 0
+    walls: str | Sequence[str] | Mapping[str, str] = "reflect"
+    sticking_probability: float | Sequence[float] | Mapping[str, float] = 1.0
+    external_force: Sequence[float] | None = None  # N, e.g. buoyant_weight(...)
+    initial_lower: Sequence[float] | None = None  # uniform start box (default: the domain)
+    initial_upper: Sequence[float] | None = None
+    record_every: int = 0  # steps between trajectory frames; 0: no trajectories
+    record_particles: int = 1000
+    cell_axis: int | None = None  # two-wall cell: axis from the hot (lower) to the cold wall
+    histogram_bins: int = 20
+
+
+@dataclass
+class TrackingResult:
+    """Summary (canonical summary.json keys) and density (on every rank); the final and
+    initial states are the gathered ones on rank 0 and the local batch elsewhere."""
+
+    summary: dict
+    state: ParticleState
+    initial_positions: np.ndarray
+    density: np.ndarray  # cloud-in-cell number density on the field grid, 1/m^3
+    recorder: TrajectoryRecorder | None = None
+    reports: list[AdvanceReport] = field(default_factory=list)
+
+
+def _first_grid(fields: GridFields | FieldSeries) -> GridFields:
+    return fields.snapshots[0] if isinstance(fields, FieldSeries) else fields
+
+
+def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=None) -> TrackingResult:
+    """Track ``config.n_particles`` Brownian particles in ``fields`` and summarise."""
+    grid = _first_grid(fields)
+    if config.n_particles < 1:
+        raise ValueError("tracking needs at least one particle")
+    dt = float(config.dt) if config.dt is not None else suggest_time_step(grid, config.dt_fraction)
+    if config.n_steps is not None:
+        n_steps = int(config.n_steps)
+    elif config.duration is not None:
+        n_steps = max(1, int(np.ceil(config.duration / dt)))
+    else:
+        raise ValueError("give tracking n_steps or duration")
+    rank, size = (comm.rank, comm.size) if comm is not None else (0, 1)
+
+    tracker = Tracker(fields, dt, backend=config.backend, dtype=np.dtype(config.dtype),
+                      scheme=config.scheme, grad_d=config.grad_d,
+                      external_force=config.external_force, walls=config.walls,
+                      sticking_probability=config.sticking_probability, seed=config.seed)
+    lower = tracker.box_lower if config.initial_lower is None else np.asarray(config.initial_lower)
+    upper = tracker.box_upper if config.initial_upper is None else np.asarray(config.initial_upper)
+    count, offset = local_batch(config.n_particles, rank, size)
+    state = ParticleState.uniform(count, lower, upper, seed=config.seed, id_offset=offset,
+                                  dtype=tracker.dtype)
+    initial = state.to_host()
+    recorder = None
+    if config.record_every > 0 and rank == 0:
+        recorder = TrajectoryRecorder(every=config.record_every,
+                                      max_particles=config.record_particles)
+
+    start = time.perf_counter()
+    report = tracker.advance(state, n_steps, recorder=recorder)
+    wall = time.perf_counter() - start
+
+    final = state.to_host()
+    if size > 1:
+        parts = comm.gather((initial, final), root=0)
+        if rank == 0:
+            initial, final = parts[0]
+            for first, last in parts[1:]:
+                initial = initial.concatenate(first)
+                final = final.concatenate(last)
+        wall = comm.allreduce(wall, op=_mpi_max())
+        particle_steps = comm.allreduce(report.particle_steps)
+    else:
+        particle_steps = report.particle_steps
+
+    summary = density = None
+    if rank == 0:
+        cell = {}
+        if config.cell_axis is not None:
+            axis = int(config.cell_axis)
+            cell = dict(cell_axis=axis, cell_lower=float(tracker.box_lower[axis]),
+                        cell_upper=float(tracker.box_upper[axis]), bins=config.histogram_bins)
+        summary = summary_quantities(initial, final, final.time, **cell)
+        summary.update(tracking_backend=tracker.backend, tracking_dtype=tracker.dtype.name,
+                       tracking_scheme=config.scheme, tracking_dt=dt, tracking_steps=n_steps,
+                       tracking_particles=config.n_particles,
+                       tracking_particle_steps_per_s=particle_steps / wall if wall > 0 else None,
+                       tracking_wall_time_s=wall)
+        density = concentration_on_grid(final, grid.origin, grid.spacing, grid.shape)
+    if size > 1:
+        summary, density = comm.bcast((summary, density), root=0)
+    return TrackingResult(summary=summary, state=final, initial_positions=initial.positions,
+                          density=density, recorder=recorder, reports=[report])
+
+
+def _mpi_max():
+    from mpi4py import MPI
+
+    return MPI.MAX
