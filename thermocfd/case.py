@@ -124,6 +124,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     # case.kind -> sections that must be present
     "soret_cell": ("geometry", "temperature", "solute"),
     "tracking": ("geometry", "temperature", "solute"),
+    "convection": ("geometry", "temperature", "solute"),
 }
 
 
@@ -182,6 +183,12 @@ class TimeSection:
 
 
 @dataclass
+class FlowSection:
+    inertia: bool = quantity(default=False, doc="Navier-Stokes instead of Stokes (Re << 1 in microfluidics)")
+    newton_max_iterations: int = quantity("", at_least(1), default=25)
+
+
+@dataclass
 class TrackingSection:
     particles: int = quantity("", at_least(1), default=100_000)
     duration: float | None = quantity("s", positive, default=None,
@@ -223,6 +230,7 @@ class Case:
     temperature: TemperatureSection | None = None
     solute: SoluteSection | None = None
     time: TimeSection = field(default_factory=TimeSection)
+    flow: FlowSection = field(default_factory=FlowSection)
     tracking: TrackingSection = field(default_factory=TrackingSection)
     solver: SolverSection = field(default_factory=SolverSection)
     output: OutputSection = field(default_factory=OutputSection)

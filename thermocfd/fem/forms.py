@@ -99,3 +99,32 @@ def soret_transport_forms(w, v, weight, diffusivity, source, dx, *, velocity=Non
         a += ufl.lhs(stabilisation)
         L += ufl.rhs(stabilisation)
     return a, L
+
+
+def buoyant_flow_residual(u, p, T, v, q, s, dx, *, viscosity, buoyancy, gravity_direction,
+                          reference_temperature, conductivity, inertia=None, heat_source=None,
+                          neumann: Sequence = (), robin: Sequence = ()):
+    """Steady Boussinesq flow coupled to heat transport, as one residual for Newton.
+
+    Scaled with velocity kappa/l (so heat advection has coefficient 1) and pressure
+    mu_ref kappa / l^2:
+
+    ``Re (u.grad)u - div(2 mu eps(u)) + grad p = -B (T - T0) g_hat``, ``div u = 0``,
+    ``u.grad T = div(k grad T) + q``; ``inertia`` is Re = 1/Pr (None: Stokes flow),
+    ``buoyancy`` B = Ra / (dT) for the cavity scalings (rho0 beta |g| l^3 / (mu kappa)).
+    """
+    def eps(w):
+        return ufl.sym(ufl.grad(w))
+
+    F = (2.0 * viscosity * ufl.inner(eps(u), eps(v)) - p * ufl.div(v) - q * ufl.div(u)) * dx
+    F += buoyancy * (T - reference_temperature) * ufl.dot(gravity_direction, v) * dx
+    if inertia is not None:
+        F += inertia * ufl.dot(ufl.grad(u) * u, v) * dx
+    F += (ufl.dot(u, ufl.grad(T)) * s + conductivity * ufl.dot(ufl.grad(T), ufl.grad(s))) * dx
+    if heat_source is not None:
+        F -= heat_source * s * dx
+    for flux, ds in neumann:
+        F -= flux * s * ds
+    for h, ambient, ds in robin:
+        F += h * (T - ambient) * s * ds
+    return F

@@ -16,6 +16,7 @@ from ..output import software_versions, write_json
 PIPELINES = {
     "soret_cell": "thermocfd.pipelines.soret_cell",
     "tracking": "thermocfd.pipelines.tracking",
+    "convection": "thermocfd.pipelines.convection",
 }
 
 

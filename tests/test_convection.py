@@ -1,0 +1,96 @@
+"""Buoyant convection: de Vahl Davis' differentially heated square cavity (1983)."""
+
+import numpy as np
+import pytest
+
+from thermocfd.fem import compat
+from thermocfd.fem.convection import BuoyantFlowProblem, FluidProperties
+from thermocfd.fem.heat import FixedTemperature
+from thermocfd.fem.mesh import structured_domain
+from thermocfd.physics import ConstantViscosity
+
+# de Vahl Davis (1983), Pr = 0.71, velocities in kappa/L:
+# Ra: (u_max on x = 1/2, v_max on y = 1/2, mean Nusselt number)
+DE_VAHL_DAVIS = {1e3: (3.649, 3.697, 1.118), 1e4: (16.178, 19.617, 2.243)}
+
+
+def cavity(rayleigh: float, n: int = 24):
+    sides = {"hot": lambda x: np.isclose(x[0], 0.0), "cold": lambda x: np.isclose(x[0], 1.0),
+             "adiabatic": lambda x: np.isclose(x[1], 0.0) | np.isclose(x[1], 1.0)}
+    domain = structured_domain([1.0, 1.0], [n, n], sides)
+    prandtl = 0.71
+    # kappa = 1, nu = Pr, dT = 1, L = 1: g beta = Ra Pr
+    fluid = FluidProperties(density=1.0, viscosity=ConstantViscosity(prandtl), thermal_conductivity=1.0,
+                            heat_capacity=1.0, thermal_expansion=1.0)
+    problem = BuoyantFlowProblem(domain, fluid, [0.0, -rayleigh * prandtl, 0.0],
+                                 [FixedTemperature("hot", 1.0), FixedTemperature("cold", 0.0)],
+                                 reference_temperature=0.5, inertia=True)
+    problem.initial_conduction_guess(1.0 - domain.physical_coordinates()[0])
+    problem.solve()
+    return problem
+
+
+def line_maximum(function, component, points):
+    values = compat.evaluate(function, points)[:, component]
+    i = int(np.argmax(values))
+    return values[i]
+
+
+@pytest.mark.parametrize("rayleigh", [1e3, 1e4])
+def test_de_vahl_davis_cavity(rayleigh):
+    problem = cavity(rayleigh)
+    assert problem.rayleigh_number_per_kelvin_cubic_metre == pytest.approx(rayleigh)
+    u = problem.velocity()
+    s = np.linspace(0.0, 1.0, 801)
+    vertical = np.column_stack([np.full_like(s, 0.5), s, np.zeros_like(s)])
+    horizontal = np.column_stack([s, np.full_like(s, 0.5), np.zeros_like(s)])
+    u_max = line_maximum(u, 0, vertical)
+    v_max = line_maximum(u, 1, horizontal)
+    nusselt_hot = problem.wall_heat_flow("hot")
+    nusselt_cold = -problem.wall_heat_flow("cold")
+    u_ref, v_ref, nu_ref = DE_VAHL_DAVIS[rayleigh]
+    assert u_max == pytest.approx(u_ref, rel=0.01)
+    assert v_max == pytest.approx(v_ref, rel=0.01)
+    assert nusselt_hot == pytest.approx(nu_ref, rel=0.01)
+    assert nusselt_cold == pytest.approx(nusselt_hot, rel=1e-8)  # energy balance
+    assert problem.report.converged and problem.report.iterations <= 10
+
+
+def test_steady_solver_refuses_unreachable_rayleigh_number():
+    from thermocfd.errors import SolverError
+
+    with pytest.raises(SolverError, match="transient"):
+        cavity(1e9, n=8)
+
+
+def run_case(repo_root, tmp_path, name, *overrides):
+    import thermocfd
+
+    case = thermocfd.load_case(repo_root / "cases" / name, list(overrides) + ["output.pictures=false",
+                                                                               "output.fields=false"])
+    return thermocfd.run_case(case, tmp_path)
+
+
+def test_side_heated_soret_cell_apparent_soret_error_grows_with_height(repo_root, tmp_path):
+    errors = []
+    for height in (25, 50, 100):
+        results = run_case(repo_root, tmp_path / str(height), "soret_cell_gravity.toml", f'geometry.height="{height} um"',
+                           'geometry.length="100 um"', "mesh.resolution=0.5")
+        errors.append(results["apparent_soret_rel_error"])
+        assert results["mass_change_rel"] < 1e-10
+    assert errors[0] < 0.01 < errors[1] < errors[2]  # thin chambers are safe, thick ones are not
+    assert errors[2] > 0.3
+    no_gravity = run_case(repo_root, tmp_path / "g0", "soret_cell_gravity.toml", 'geometry.height="100 um"',
+                          'geometry.length="100 um"', "mesh.resolution=0.5", "gravity=[0, 0, 0]")
+    assert no_gravity["apparent_soret_rel_error"] < 0.005
+    assert no_gravity["max_flow_speed"] < 1e-18
+
+
+def test_thermogravitational_column_furry_jones_onsager(repo_root, tmp_path):
+    results = run_case(repo_root, tmp_path, "thermogravitational_column.toml")
+    # the regime of validity of the FJO limit, shown by the test parameters themselves:
+    assert results["fjo_remixing_parameter"] > 100  # convective remixing >> diffusion across the gap
+    assert results["rayleigh_number"] < 10  # conduction profile across the gap
+    assert results["column_aspect_ratio"] >= 20  # end effects confined to the ends
+    assert results["separation_fjo_rel"] < 0.1  # small separation: the linearised theory
+    assert results["separation_top_bottom_rel"] == pytest.approx(results["separation_fjo_rel"], rel=0.05)

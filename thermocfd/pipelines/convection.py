@@ -1,0 +1,180 @@
+"""Buoyant convection in a two-wall cell, then Soret transport in the flow: the artifact report.
+
+A cell heated from the side (hot wall x = 0, cold wall x = L) with gravity drives a
+convection roll; the solute then feels both the flow and thermophoresis. The report says
+how large the artifact is: Rayleigh number, flow speed against thermophoretic drift,
+solute Peclet number, and the Soret coefficient an experimenter would infer by fitting
+ln c against T in the convecting cell (``apparent_soret_coefficient``) next to the true
+one. With the walls vertical and gravity along them the cell is a thermogravitational
+(Clusius-Dickel) column, and the top-bottom separation is compared with the
+Furry-Jones-Onsager limit.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import dolfinx.fem
+import numpy as np
+import ufl
+from mpi4py import MPI
+
+from .. import log
+from ..case import Case
+from ..fem import compat
+from ..fem.convection import BuoyantFlowProblem, FluidProperties
+from ..fem.heat import FixedTemperature
+from ..fem.io import FieldWriter
+from ..fem.transport import SoretTransportProblem
+from ..physics import BOLTZMANN, analytic
+from .common import PipelineResult, bounding_box, integrate
+from .soret_cell import build_domain, fit_soret_coefficient, wall_average
+
+
+def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
+    t, solute, fl = case.temperature, case.solute, case.fluid
+    with timer("mesh"):
+        domain = build_domain(case)
+    log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D")
+    fluid = FluidProperties(fl.density, fl.viscosity, fl.thermal_conductivity, fl.heat_capacity,
+                            fl.thermal_expansion)
+    T_mean = 0.5 * (t.hot + t.cold)
+    lo, hi = bounding_box(domain)
+    length = (hi[0] - lo[0]) * domain.length_scale
+
+    with timer("flow"):
+        flow = BuoyantFlowProblem(domain, fluid, case.gravity,
+                                  [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)],
+                                  reference_temperature=T_mean, inertia=case.flow.inertia)
+        x = domain.physical_coordinates()
+        flow.initial_conduction_guess(t.hot + (t.cold - t.hot) * (x[0] - lo[0] * domain.length_scale) / length)
+        rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * (t.hot - t.cold) * length**3
+        log.info(f"steady buoyant flow, Ra = {rayleigh:.4g} (gap {length:.4g} m)")
+        report = flow.solve(max_iterations=case.flow.newton_max_iterations)
+        u, T = flow.velocity(), flow.temperature()
+
+    with timer("transport"):
+        transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
+                                          velocity=u, degree=2, reference_temperature=t.hot)
+        volume = integrate(domain, 1.0 * domain.dx()) * domain.length_scale**domain.dim
+        mass0 = solute.initial_concentration * volume
+        c = transport.solve_steady(total_mass=mass0)
+
+    speed = _max_of(domain, ufl.sqrt(ufl.dot(u, u)))
+    D_mean = float(solute.diffusivity.diffusivity(T_mean))
+    S_true = float(solute.soret_coefficient.soret_coefficient(T_mean))
+    grad_T = ufl.grad(T) / domain.length_scale
+    D_T = solute.soret_coefficient.soret_coefficient(T) * solute.diffusivity.diffusivity(T)
+    drift = _max_of(domain, abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
+    S_apparent = fit_soret_coefficient(domain, c, T)
+    results = {
+        "rayleigh_number": rayleigh,
+        "max_flow_speed": speed,
+        "thermophoretic_drift_speed": drift,
+        "flow_to_drift_ratio": speed / drift if drift > 0 else math.inf,
+        "peclet_number": speed * length / D_mean,
+        "apparent_soret_coefficient": S_apparent,
+        "soret_coefficient_true": S_true,
+        "apparent_soret_rel_error": abs(S_apparent - S_true) / abs(S_true) if S_true else math.nan,
+        "c_ratio_cold_hot": wall_average(domain, c, "cold") / wall_average(domain, c, "hot"),
+        "c_ratio_no_flow": analytic.soret_cell_concentration_ratio(solute.soret_coefficient, t.hot, t.cold),
+        "nusselt_number": flow.wall_heat_flow("hot") / (fluid.thermal_conductivity * (t.hot - t.cold) / length
+                                                        * _wall_size(domain, "hot")),
+        "mass_change_rel": abs(transport.total_mass() - mass0) / mass0,
+        "newton_iterations": report.iterations,
+        "newton_residuals": report.residuals,
+    }
+    units = {"max_flow_speed": "m/s", "thermophoretic_drift_speed": "m/s", "apparent_soret_coefficient": "1/K",
+             "soret_coefficient_true": "1/K", "rayleigh_number": "1", "peclet_number": "1", "nusselt_number": "1"}
+    results.update(_column_separation(case, domain, c, lo, hi, fluid, flow, D_mean, S_true, units))
+    results.update(_sedimentation(case, fluid, T_mean, D_mean, S_true, (t.hot - t.cold) / length, units))
+    _log_report(results)
+
+    if case.output.fields:
+        V = T.function_space
+        c_out = dolfinx.fem.Function(V, name="concentration")
+        compat.interpolate(c_out, c)
+        with FieldWriter(domain, out_dir / "fields" / "convection.pvd") as writer:
+            writer.write([T, c_out, u])
+    return PipelineResult(results, units, {"temperature": T, "velocity": u, "concentration": c}, domain)
+
+
+def _max_of(domain, expression) -> float:
+    """Largest value of a UFL expression at the nodes of a P2 interpolant."""
+    V = compat.function_space(domain.mesh, "Lagrange", 2)
+    f = dolfinx.fem.Function(V)
+    compat.interpolate(f, expression)
+    local = float(np.max(f.x.array)) if f.x.array.size else -math.inf
+    return domain.comm.allreduce(local, op=MPI.MAX)
+
+
+def _wall_size(domain, wall: str) -> float:
+    """Length (2D) or area (3D) of a wall in m^(d-1)."""
+    return integrate(domain, 1.0 * domain.ds(wall)) * domain.length_scale ** (domain.dim - 1)
+
+
+def _column_separation(case, domain, c, lo, hi, fluid, flow, D, S_T, units) -> dict:
+    """Top-bottom separation along gravity from the core's width-averaged gradient, and
+    the Furry-Jones-Onsager limit ``dc/c0 = 504 D_T nu H / (g beta d^4)``."""
+    g = np.asarray(case.gravity[: domain.dim], dtype=float)
+    if np.linalg.norm(g) == 0 or domain.dim != 2 or abs(g[0]) > 1e-12 * np.linalg.norm(g):
+        return {}
+    up = 1  # gravity along -y or +y: the column axis is y
+    sign = -np.sign(g[1])
+    height = (hi[up] - lo[up]) * domain.length_scale
+    d = (hi[0] - lo[0]) * domain.length_scale
+    xs = np.linspace(lo[0], hi[0], 41)
+
+    def width_average(y_fraction: float) -> float:
+        y = lo[up] + y_fraction * (hi[up] - lo[up])
+        points = np.column_stack([xs, np.full_like(xs, y), np.zeros_like(xs)])
+        values = compat.evaluate(c, points)
+        return float(np.trapz(values, xs) / (xs[-1] - xs[0]))
+
+    z1, z2 = 0.3, 0.7
+    core_gradient = (width_average(z2) - width_average(z1)) / ((z2 - z1) * height)
+    c0 = case.solute.initial_concentration
+    nu = flow.mu_ref / fluid.density
+    gravity, beta = float(np.linalg.norm(g)), fluid.thermal_expansion
+    dT = case.temperature.hot - case.temperature.cold
+    fjo = 504.0 * S_T * D * nu * height / (gravity * beta * d**4)
+    # validity: convective remixing >> diffusion across the gap (K_c/K_d), and a linear
+    # conduction profile across the gap (thermal Rayleigh number well below ~1000)
+    remixing = (gravity * beta * dT * d**3 / (nu * D)) ** 2 / 362880.0
+    units.update({"separation_top_bottom_rel": "1", "separation_fjo_rel": "1"})
+    return {"separation_top_bottom_rel": -sign * core_gradient * height / c0,
+            "separation_fjo_rel": fjo, "fjo_remixing_parameter": remixing,
+            "column_aspect_ratio": height / d}
+
+
+def _sedimentation(case, fluid, T_mean, D, S_T, gradient, units) -> dict:
+    """Gravitational length k_B T/(m_b g) against thermophoretic length 1/(S_T |grad T|)."""
+    spec = case.tracking
+    g = float(np.linalg.norm(case.gravity))
+    if spec.particle_radius is None or g == 0:
+        return {}
+    buoyant_mass = (spec.particle_density - fluid.density) * 4.0 / 3.0 * math.pi * spec.particle_radius**3
+    gravitational = BOLTZMANN * T_mean / (abs(buoyant_mass) * g) if buoyant_mass else math.inf
+    thermophoretic = 1.0 / abs(S_T * gradient) if S_T else math.inf
+    units.update({"gravitational_length": "m", "thermophoretic_length": "m", "sedimentation_speed": "m/s"})
+    return {"gravitational_length": gravitational, "thermophoretic_length": thermophoretic,
+            "sedimentation_speed": D / gravitational if gravitational < math.inf else 0.0}
+
+
+def _log_report(results: dict) -> None:
+    log.info("artifact report:")
+    log.info(f"  Rayleigh number               {results['rayleigh_number']:.4g}")
+    log.info(f"  max flow speed                {results['max_flow_speed']:.4g} m/s")
+    log.info(f"  thermophoretic drift speed    {results['thermophoretic_drift_speed']:.4g} m/s"
+             f"  (flow/drift = {results['flow_to_drift_ratio']:.3g})")
+    log.info(f"  solute Peclet number          {results['peclet_number']:.4g}")
+    log.info(f"  apparent S_T                  {results['apparent_soret_coefficient']:.5g} 1/K"
+             f"  (true {results['soret_coefficient_true']:.5g}, error "
+             f"{100 * results['apparent_soret_rel_error']:.3g} %)")
+    if "separation_top_bottom_rel" in results:
+        log.info(f"  column separation            {results['separation_top_bottom_rel']:.4g}"
+                 f"  (Furry-Jones-Onsager {results['separation_fjo_rel']:.4g})")
+    if "gravitational_length" in results:
+        log.info(f"  gravitational / thermophoretic length  {results['gravitational_length']:.3g} m / "
+                 f"{results['thermophoretic_length']:.3g} m")
