@@ -9,7 +9,7 @@ APT_PACKAGES := python3-dolfinx python3-petsc4py python3-mpi4py python3-gmsh pyt
 	python3-venv python3-pip openmpi-bin libopenblas0-pthread build-essential \
 	libgl1 libxrender1 libegl1 libosmesa6
 STAMP := $(VENV)/.thermocfd-setup
-DEMO_CASE ?= cases/soret_cell.toml
+DEMO_CASE ?= cases/laser_trap.toml
 DEMO_OUT ?= results/demo
 PYTEST_ARGS ?=
 

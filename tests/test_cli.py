@@ -52,6 +52,24 @@ gmsh.model.mesh.generate(2); gmsh.write({str(path)!r}); gmsh.finalize()
     return path
 
 
+LASER = """
+gravity = [0, -9.81, 0]
+[case]
+kind = "convection"
+[geometry]
+shape = "chamber"
+length = "200 um"
+height = "40 um"
+[temperature]
+ambient = "295 K"
+[solute]
+diffusivity = "1e-12 m^2/s"
+soret_coefficient = "0.4 1/K"
+[laser]
+power = "100 W/m"
+waist = "10 um"
+"""
+
 BAD_CASES = {
     "toml_syntax": (GOOD.replace('length = "100 um"', "length = = 1"), [], "not valid TOML"),
     "no_case_section": (GOOD.replace('[case]\nkind = "soret_cell"', ""), [], "[case]"),
@@ -73,6 +91,13 @@ BAD_CASES = {
     "boiling_water": (GOOD.replace('hot = "310 K"', 'hot = "420 K"'), [], "temperature.hot"),
     "mesh_file_missing": (GOOD + '\n[mesh]\nfile = "nowhere.msh"\n', [], "mesh.file"),
     "unknown_unit": (GOOD.replace("100 um", "100 furlongs_per_fortnight"), [], "geometry.length"),
+    "laser_outside_chamber": (LASER, ["--set", "laser.position=[3e-4, 0, 0]"], "laser.position"),
+    "negative_laser_power": (LASER, ["--set", "laser.power=-0.1"], "laser.power"),
+    "laser_power_in_watts_in_2d": (LASER, ["--set", "laser.power=0.1 W"], "laser.power"),
+    "chamber_without_laser": (LASER.split("[laser]")[0], [], "laser"),
+    "unreachable_rayleigh_number": (
+        GOOD.replace('"soret_cell"', '"convection"').replace("[case]", "gravity = [0, -1e13, 0]\n[case]")
+        + "\n[flow]\ninertia = true\nnewton_max_iterations = 6\n", [], "transient"),
 }
 
 

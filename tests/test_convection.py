@@ -94,3 +94,12 @@ def test_thermogravitational_column_furry_jones_onsager(repo_root, tmp_path):
     assert results["column_aspect_ratio"] >= 20  # end effects confined to the ends
     assert results["separation_fjo_rel"] < 0.1  # small separation: the linearised theory
     assert results["separation_top_bottom_rel"] == pytest.approx(results["separation_fjo_rel"], rel=0.05)
+
+
+def test_laser_trap_accumulates_and_conserves_mass(repo_root, tmp_path):
+    results = run_case(repo_root, tmp_path, "laser_trap.toml")
+    assert results["mass_change_rel"] < 1e-8
+    assert 2.0 < results["temperature_rise_max"] < 30.0
+    assert results["accumulation_factor"] > 2.0  # trapped at the floor below the spot
+    assert results["depletion_factor"] < 0.5  # thermophoresis empties the hot spot
+    assert results["flow_to_drift_ratio"] > 0.1  # both mechanisms matter in a trap

@@ -137,9 +137,13 @@ class CaseSection:
 
 @dataclass
 class GeometrySection:
-    length: float = quantity("m", positive, doc="hot-to-cold wall distance L (along x)")
+    length: float = quantity("m", positive, doc="two_wall_cell: hot-to-cold wall distance L (along x); "
+                                                "chamber: lateral width")
+    shape: Literal["two_wall_cell", "chamber"] = quantity(default="two_wall_cell")
     dimension: int = quantity(default=2, doc="2 (rectangle) or 3 (box)")
-    height: float | None = quantity("m", positive, default=None, doc="extent along y (default L/4)")
+    height: float | None = quantity("m", positive, default=None,
+                                    doc="two_wall_cell: extent along y (default L/4); chamber: thickness "
+                                        "along the vertical (y in 2D, z in 3D)")
     depth: float | None = quantity("m", positive, default=None, doc="extent along z in 3D (default L/4)")
 
 
@@ -162,8 +166,17 @@ class FluidSection:
 
 @dataclass
 class TemperatureSection:
-    hot: float = quantity("K", absolute_temperature)
-    cold: float = quantity("K", absolute_temperature)
+    hot: float | None = quantity("K", absolute_temperature, default=None, doc="two_wall_cell hot wall")
+    cold: float | None = quantity("K", absolute_temperature, default=None, doc="two_wall_cell cold wall")
+    ambient: float | None = quantity("K", absolute_temperature, default=None, doc="chamber walls")
+
+
+@dataclass
+class LaserSection:
+    power: Any = quantity(doc="beam power: W in 3D, W per metre of depth for a 2D line focus")
+    waist: float = quantity("m", positive, doc="1/e^2 intensity radius")
+    absorption_coefficient: float = quantity("1/m", positive, default=2400.0, doc="water at 1480 nm")
+    position: list[float] = quantity("m", None, default=[0.0, 0.0, 0.0], doc="beam axis (lateral x, y)")
 
 
 @dataclass
@@ -228,6 +241,7 @@ class Case:
     mesh: MeshSection = field(default_factory=MeshSection)
     fluid: FluidSection = field(default_factory=FluidSection)
     temperature: TemperatureSection | None = None
+    laser: LaserSection | None = None
     solute: SoluteSection | None = None
     time: TimeSection = field(default_factory=TimeSection)
     flow: FlowSection = field(default_factory=FlowSection)
@@ -354,6 +368,9 @@ def _finish(case: Case) -> Case:
         if getattr(case, section) is None:
             raise CaseError(section, MISSING, f"missing required section [{section}] for case.kind = "
                             f"{case.case.kind!r}")
+    if case.case.kind in ("soret_cell", "tracking") and case.geometry.shape != "two_wall_cell":
+        raise CaseError("geometry.shape", case.geometry.shape, f"case.kind = {case.case.kind!r} needs a "
+                        "'two_wall_cell'")
     fluid = case.fluid
     fluid.viscosity = _parse_law(fluid.viscosity, "fluid.viscosity", VISCOSITY_LAWS, "Pa*s", positive)
     if case.solute is not None:
@@ -372,6 +389,19 @@ def _finish(case: Case) -> Case:
                         "tracking.particle_density")
     if tracking.sticking_probability > 1:
         raise CaseError("tracking.sticking_probability", tracking.sticking_probability, "must be at most 1")
+    if case.laser is not None:
+        g = case.geometry
+        if g is None or g.shape != "chamber":
+            raise CaseError("laser", MISSING, "a laser heats a geometry.shape = 'chamber'")
+        unit = "W" if g.dimension == 3 else "W/m"
+        case.laser.power = to_si(case.laser.power, unit, "laser.power")
+        _apply_check(positive, case.laser.power, "laser.power", case.laser.power)
+        lateral = case.laser.position[: (2 if g.dimension == 3 else 1)]
+        if any(abs(p) >= 0.5 * g.length for p in lateral):
+            raise CaseError("laser.position", case.laser.position, f"the beam axis is outside the chamber "
+                            f"(|x|, |y| must be below geometry.length/2 = {0.5 * g.length:g} m)")
+    elif case.geometry is not None and case.geometry.shape == "chamber":
+        raise CaseError("laser", MISSING, "a chamber needs a heat source: add a [laser] section")
     if case.mesh.degree not in (1, 2):
         raise CaseError("mesh.degree", case.mesh.degree, "must be 1 or 2")
     if case.mesh.file is not None:
@@ -387,10 +417,17 @@ def _finish(case: Case) -> Case:
         case.mesh.file = str(path)
     if case.temperature is not None:
         t = case.temperature
-        if t.hot <= t.cold:
+        chamber = case.geometry is not None and case.geometry.shape == "chamber"
+        needed = ("ambient",) if chamber else ("hot", "cold")
+        for key in needed:
+            if getattr(t, key) is None:
+                raise CaseError(f"temperature.{key}", MISSING, f"missing required key for geometry.shape = "
+                                f"{case.geometry.shape if case.geometry else 'two_wall_cell'!r}")
+        if not chamber and t.hot <= t.cold:
             raise CaseError("temperature.hot", t.hot, f"must be above temperature.cold = {t.cold:g} K")
         if isinstance(fluid.viscosity, physics.WaterViscosity):
-            for key, value in (("temperature.hot", t.hot), ("temperature.cold", t.cold)):
+            for key in needed:
+                value = getattr(t, key)
                 if not fluid.viscosity.t_min <= value <= fluid.viscosity.t_max:
                     raise CaseError(key, value, "outside the range of the water viscosity law "
                                     f"({fluid.viscosity.t_min:g}-{fluid.viscosity.t_max:g} K)")

@@ -85,6 +85,11 @@ def collapse(subspace: dolfinx.fem.FunctionSpace):
     return collapsed, None  # pragma: no cover - very old dolfinx
 
 
+def element_degree(V: dolfinx.fem.FunctionSpace) -> int:
+    degree = V.ufl_element().degree
+    return int(degree() if callable(degree) else degree)
+
+
 def cell_dofs(V: dolfinx.fem.FunctionSpace) -> np.ndarray:
     """Local cell -> local dof indices as a (num_cells, dofs_per_cell) array."""
     dofmap = V.dofmap.list

@@ -229,3 +229,53 @@ def structured_domain(extent: Sequence[float], cells: Sequence[int], boundaries:
                                       np.ones(num_cells, dtype=np.int32))
     return Domain(mesh, cell_tags, facet_tags, {"fluid": 1}, names, length_scale,
                   {"builder": "structured_domain"})
+
+
+def chamber(width: float, thickness: float, dimension: int, resolution: float,
+            beam_axis: Sequence[float], waist: float, comm: MPI.Comm = MPI.COMM_WORLD,
+            base_cells: int = 24) -> Domain:
+    """A thin chamber, lateral ``[-W/2, W/2]`` (x, and y in 3D), vertical ``[0, thickness]``
+    (the last axis), graded towards a vertical beam axis.
+
+    Boundaries ``bottom``, ``top``, ``sides``; region ``fluid``. Cells are ``waist/2``
+    near the beam and ``W / base_cells`` far from it (both divided by ``resolution``),
+    with at least 4 across the thickness. Coordinates are scaled by ``width``.
+    """
+    gdim = dimension
+    gmsh = _gmsh()
+    if comm.rank == 0:
+        gmsh.model.add("chamber")
+        occ = gmsh.model.occ
+        t_rel = thickness / width
+        if gdim == 2:
+            occ.addRectangle(-0.5, 0, 0, 1.0, t_rel)
+        else:
+            occ.addBox(-0.5, -0.5, 0, 1.0, 1.0, t_rel)
+        occ.synchronize()
+        bottom, top, sides = [], [], []
+        for _, tag in gmsh.model.getEntities(gdim - 1):
+            vertical = gmsh.model.occ.getCenterOfMass(gdim - 1, tag)[gdim - 1]
+            extent = gmsh.model.getBoundingBox(gdim - 1, tag)
+            flat = abs(extent[gdim - 1 + 3] - extent[gdim - 1]) < 1e-6  # gmsh pads boxes
+            (bottom if flat and abs(vertical) < 1e-6 else top if flat and abs(vertical - t_rel) < 1e-6
+             else sides).append(tag)
+        gmsh.model.addPhysicalGroup(gdim, [e[1] for e in gmsh.model.getEntities(gdim)], 1)
+        gmsh.model.setPhysicalName(gdim, 1, "fluid")
+        for tag, (name, entities) in enumerate((("bottom", bottom), ("top", top), ("sides", sides)), start=1):
+            gmsh.model.addPhysicalGroup(gdim - 1, entities, tag)
+            gmsh.model.setPhysicalName(gdim - 1, tag, name)
+        h_far = min(1.0 / base_cells, t_rel / 4.0) / resolution
+        h_near = min(0.5 * waist / width, h_far)
+        radius = 4.0 * waist / width
+        ax = [p / width for p in beam_axis]
+        distance = f"Sqrt((x-({ax[0]}))^2+(y-({ax[1]}))^2)" if gdim == 3 else f"Abs(x-({ax[0]}))"
+        field = gmsh.model.mesh.field.add("MathEval")
+        gmsh.model.mesh.field.setString(field, "F", f"{h_near}+({h_far}-{h_near})*Min(1,{distance}/{radius})")
+        gmsh.model.mesh.field.setAsBackgroundMesh(field)
+        for option in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature"):
+            gmsh.option.setNumber(option, 0)
+        gmsh.model.mesh.generate(gdim)
+        for option in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints"):
+            gmsh.option.setNumber(option, 1)
+    metadata = {"builder": "chamber", "width": width, "thickness": thickness}
+    return _to_domain(gmsh, comm, gdim, width, metadata)

@@ -32,3 +32,23 @@ def bounding_box(domain) -> tuple[np.ndarray, np.ndarray]:
     domain.comm.Allreduce(np.ascontiguousarray(x.min(axis=0)), lo, op=MPI.MIN)
     domain.comm.Allreduce(np.ascontiguousarray(x.max(axis=0)), hi, op=MPI.MAX)
     return lo, hi
+
+
+def drift_velocity(domain, temperature, solute, velocity=None, degree: int = 2):
+    """Colloid drift ``v = u - D_T(T) grad T`` (m/s) as a vector Function for output.
+
+    Interpolated at the nodes of a P``degree`` space (grad T is discontinuous across
+    cells; node values take one neighbour's, which is what a picture needs).
+    """
+    import ufl
+
+    from ..fem import compat
+
+    V = compat.function_space(domain.mesh, "Lagrange", degree, (domain.dim,))
+    D_T = solute.soret_coefficient.soret_coefficient(temperature) * solute.diffusivity.diffusivity(temperature)
+    expression = -D_T * ufl.grad(temperature) / domain.length_scale
+    if velocity is not None:
+        expression = expression + velocity
+    v = dolfinx.fem.Function(V, name="drift_velocity")
+    compat.interpolate(v, expression)
+    return v

@@ -28,7 +28,8 @@ from ..fem.heat import FixedTemperature
 from ..fem.io import FieldWriter
 from ..fem.transport import SoretTransportProblem
 from ..physics import BOLTZMANN, analytic
-from .common import PipelineResult, bounding_box, integrate
+from ..physics.heating import GaussianBeam
+from .common import PipelineResult, bounding_box, drift_velocity, integrate
 from .soret_cell import build_domain, fit_soret_coefficient, wall_average
 
 
@@ -39,29 +40,46 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D")
     fluid = FluidProperties(fl.density, fl.viscosity, fl.thermal_conductivity, fl.heat_capacity,
                             fl.thermal_expansion)
-    T_mean = 0.5 * (t.hot + t.cold)
     lo, hi = bounding_box(domain)
-    length = (hi[0] - lo[0]) * domain.length_scale
+    chamber = case.geometry.shape == "chamber"
+    x = domain.physical_coordinates()
+    if chamber:
+        T_ref = t.ambient
+        conditions = [FixedTemperature(wall, t.ambient) for wall in ("bottom", "top", "sides")]
+        laser = case.laser
+        beam = GaussianBeam(laser.power, laser.waist, laser.absorption_coefficient, tuple(laser.position[:2]))
+        source = beam.power_density(x, domain.dim, floor=lo[domain.dim - 1] * domain.length_scale)
+        initial_guess = t.ambient + 0.0 * x[0]
+        length = (hi[domain.dim - 1] - lo[domain.dim - 1]) * domain.length_scale  # thickness
+    else:
+        T_ref = 0.5 * (t.hot + t.cold)
+        conditions = [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)]
+        source = None
+        length = (hi[0] - lo[0]) * domain.length_scale  # the gap
+        initial_guess = t.hot + (t.cold - t.hot) * (x[0] - lo[0] * domain.length_scale) / length
 
     with timer("flow"):
-        flow = BuoyantFlowProblem(domain, fluid, case.gravity,
-                                  [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)],
-                                  reference_temperature=T_mean, inertia=case.flow.inertia)
-        x = domain.physical_coordinates()
-        flow.initial_conduction_guess(t.hot + (t.cold - t.hot) * (x[0] - lo[0] * domain.length_scale) / length)
-        rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * (t.hot - t.cold) * length**3
-        log.info(f"steady buoyant flow, Ra = {rayleigh:.4g} (gap {length:.4g} m)")
+        flow = BuoyantFlowProblem(domain, fluid, case.gravity, conditions, reference_temperature=T_ref,
+                                  inertia=case.flow.inertia, heat_source=source)
+        flow.initial_conduction_guess(initial_guess)
+        log.info("steady buoyant flow coupled to heat (Newton)")
         report = flow.solve(max_iterations=case.flow.newton_max_iterations)
         u, T = flow.velocity(), flow.temperature()
+    T_max = _max_of(domain, T)
+    T_min = -_max_of(domain, -T)
+    dT = (T_max - T_ref) if chamber else (t.hot - t.cold)
+    rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * dT * length**3
 
     with timer("transport"):
         transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
-                                          velocity=u, degree=2, reference_temperature=t.hot)
+                                          velocity=u, degree=2, reference_temperature=T_ref)
         volume = integrate(domain, 1.0 * domain.dx()) * domain.length_scale**domain.dim
-        mass0 = solute.initial_concentration * volume
+        c0 = solute.initial_concentration
+        mass0 = c0 * volume
         c = transport.solve_steady(total_mass=mass0)
 
     speed = _max_of(domain, ufl.sqrt(ufl.dot(u, u)))
+    T_mean = 0.5 * (T_max + T_min)
     D_mean = float(solute.diffusivity.diffusivity(T_mean))
     S_true = float(solute.soret_coefficient.soret_coefficient(T_mean))
     grad_T = ufl.grad(T) / domain.length_scale
@@ -77,18 +95,31 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         "apparent_soret_coefficient": S_apparent,
         "soret_coefficient_true": S_true,
         "apparent_soret_rel_error": abs(S_apparent - S_true) / abs(S_true) if S_true else math.nan,
-        "c_ratio_cold_hot": wall_average(domain, c, "cold") / wall_average(domain, c, "hot"),
-        "c_ratio_no_flow": analytic.soret_cell_concentration_ratio(solute.soret_coefficient, t.hot, t.cold),
-        "nusselt_number": flow.wall_heat_flow("hot") / (fluid.thermal_conductivity * (t.hot - t.cold) / length
-                                                        * _wall_size(domain, "hot")),
+        "temperature_max": T_max,
+        "temperature_min": T_min,
         "mass_change_rel": abs(transport.total_mass() - mass0) / mass0,
         "newton_iterations": report.iterations,
         "newton_residuals": report.residuals,
     }
     units = {"max_flow_speed": "m/s", "thermophoretic_drift_speed": "m/s", "apparent_soret_coefficient": "1/K",
-             "soret_coefficient_true": "1/K", "rayleigh_number": "1", "peclet_number": "1", "nusselt_number": "1"}
-    results.update(_column_separation(case, domain, c, lo, hi, fluid, flow, D_mean, S_true, units))
-    results.update(_sedimentation(case, fluid, T_mean, D_mean, S_true, (t.hot - t.cold) / length, units))
+             "soret_coefficient_true": "1/K", "rayleigh_number": "1", "peclet_number": "1",
+             "temperature_max": "K", "temperature_min": "K"}
+    if chamber:
+        c_max = _max_of(domain, c)
+        results.update({"temperature_rise_max": T_max - T_ref, "accumulation_factor": c_max / c0,
+                        "depletion_factor": -_max_of(domain, -c) / c0})
+        units.update({"temperature_rise_max": "K", "accumulation_factor": "1", "depletion_factor": "1"})
+    else:
+        results.update({
+            "c_ratio_cold_hot": wall_average(domain, c, "cold") / wall_average(domain, c, "hot"),
+            "c_ratio_no_flow": analytic.soret_cell_concentration_ratio(solute.soret_coefficient, t.hot, t.cold),
+            "nusselt_number": flow.wall_heat_flow("hot") / (fluid.thermal_conductivity * dT / length
+                                                            * _wall_size(domain, "hot")),
+        })
+        units["nusselt_number"] = "1"
+        results.update(_column_separation(case, domain, c, lo, hi, fluid, flow, D_mean, S_true, units))
+    results.update(_sedimentation(case, fluid, T_mean, D_mean, S_true, drift / max(abs(S_true * D_mean), 1e-300),
+                                  units))
     _log_report(results)
 
     if case.output.fields:
@@ -96,7 +127,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         c_out = dolfinx.fem.Function(V, name="concentration")
         compat.interpolate(c_out, c)
         with FieldWriter(domain, out_dir / "fields" / "convection.pvd") as writer:
-            writer.write([T, c_out, u])
+            writer.write([T, c_out, u, drift_velocity(domain, T, solute, u)])
     return PipelineResult(results, units, {"temperature": T, "velocity": u, "concentration": c}, domain)
 
 
@@ -175,6 +206,10 @@ def _log_report(results: dict) -> None:
     if "separation_top_bottom_rel" in results:
         log.info(f"  column separation            {results['separation_top_bottom_rel']:.4g}"
                  f"  (Furry-Jones-Onsager {results['separation_fjo_rel']:.4g})")
+    if "accumulation_factor" in results:
+        log.info(f"  temperature rise              {results['temperature_rise_max']:.4g} K")
+        log.info(f"  accumulation / depletion      {results['accumulation_factor']:.4g} / "
+                 f"{results['depletion_factor']:.4g} (c / c0)")
     if "gravitational_length" in results:
         log.info(f"  gravitational / thermophoretic length  {results['gravitational_length']:.3g} m / "
                  f"{results['thermophoretic_length']:.3g} m")

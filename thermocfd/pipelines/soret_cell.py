@@ -23,10 +23,10 @@ from ..case import Case
 from ..fem import compat
 from ..fem.heat import FixedTemperature, HeatProblem
 from ..fem.io import FieldWriter
-from ..fem.mesh import Domain, read_msh, two_wall_cell
+from ..fem.mesh import Domain, chamber, read_msh, two_wall_cell
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
-from .common import PipelineResult, bounding_box, integrate
+from .common import PipelineResult, bounding_box, drift_velocity, integrate
 
 
 def build_domain(case: Case) -> Domain:
@@ -37,6 +37,9 @@ def build_domain(case: Case) -> Domain:
             domain.boundary_tag(name)  # a clear error if the file lacks the group
         return domain
     height = g.height if g.height is not None else 0.25 * g.length
+    if g.shape == "chamber":
+        laser = case.laser
+        return chamber(g.length, height, g.dimension, m.resolution, laser.position[:2], laser.waist)
     depth = None if g.dimension == 2 else (g.depth if g.depth is not None else 0.25 * g.length)
     return two_wall_cell(g.length, height, depth, m.resolution)
 
@@ -114,12 +117,14 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     writer = FieldWriter(domain, fields_dir / "soret_cell.pvd") if case.output.fields else None
     T_out = dolfinx.fem.Function(transport.V, name="temperature")
     compat.interpolate(T_out, T)
+    v_out = drift_velocity(domain, T, solute, degree=degree)
 
     decay = None
     if case.time.transient:
-        mass_change, decay = _transient(case, domain, transport, steady, mass0, writer, T_out, timer, results, units)
+        mass_change, decay = _transient(case, domain, transport, steady, mass0, writer, T_out, v_out, timer,
+                                        results, units)
     elif writer is not None:
-        writer.write([T_out, c], 0.0)
+        writer.write([T_out, c, v_out], 0.0)
     if writer is not None:
         writer.close()
 
@@ -154,7 +159,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     return PipelineResult(results, units, {"temperature": T, "concentration": c}, domain)
 
 
-def _transient(case, domain, transport, steady, mass0, writer, T_out, timer, results, units):
+def _transient(case, domain, transport, steady, mass0, writer, T_out, v_out, timer, results, units):
     """Uniform start -> time steps; returns (max mass change, decay data)."""
     g, t, solute = case.geometry, case.temperature, case.solute
     T_mean = 0.5 * (t.hot + t.cold)
@@ -178,7 +183,7 @@ def _transient(case, domain, transport, steady, mass0, writer, T_out, timer, res
     max_change = 0.0
     snapshot_every = max(1, steps // case.output.snapshots)
     if writer is not None:
-        writer.write([T_out, transport.concentration], 0.0)
+        writer.write([T_out, transport.concentration, v_out], 0.0)
     progress = log.Progress("time step", steps)
     log.info(f"transient: {steps} steps of {dt:.4g} s to t = {t_end:.4g} s "
              f"(relaxation time estimate {tau_reference:.4g} s)")
@@ -188,7 +193,7 @@ def _transient(case, domain, transport, steady, mass0, writer, T_out, timer, res
             distances.append(distance())
             max_change = max(max_change, abs(transport.total_mass() - mass_initial) / mass_initial)
             if writer is not None and (step % snapshot_every == 0 or step == steps):
-                writer.write([T_out, transport.concentration], transport.time)
+                writer.write([T_out, transport.concentration, v_out], transport.time)
             progress.update(step, f"t = {transport.time:.4g} s, |c - c_steady| = {distances[-1]:.3e}, "
                                   f"mass change {max_change:.1e}")
     rate, used = decay_rate(np.array(distances), dt, order)

@@ -22,7 +22,7 @@ from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
 from ..tracking import TrackingConfig, buoyant_weight, grid_fields_from_dolfinx, run_tracking
 from ..tracking.outputs import concentration_profile
-from .common import PipelineResult, bounding_box, integrate
+from .common import PipelineResult, bounding_box, drift_velocity, integrate
 from .soret_cell import build_domain, cell_temperature, wall_average
 
 
@@ -107,7 +107,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
 
         with FieldWriter(domain, out_dir / "fields" / "tracking.pvd") as writer:
             temperature = _on_space(T, c.function_space)
-            writer.write([temperature, c])
+            writer.write([temperature, c, drift_velocity(domain, T, solute, degree=case.mesh.degree)])
     return PipelineResult(results, units, {"temperature": T, "concentration": c}, domain)
 
 

@@ -67,17 +67,22 @@ def add_drift_velocity(grid, case: Case) -> None:
     """
     if "temperature" not in grid.point_data or case.solute is None:
         return
-    with_gradient = grid.compute_derivative(scalars="temperature", gradient="temperature_gradient")
-    grad_T = np.asarray(with_gradient.point_data["temperature_gradient"])
-    T = np.asarray(grid.point_data["temperature"])
-    solute = case.solute
-    D_T = solute.soret_coefficient.soret_coefficient(T) * solute.diffusivity.diffusivity(T)
-    thermophoretic = -D_T[:, None] * grad_T
-    drift = thermophoretic.copy()
-    if "velocity" in grid.point_data:
-        u = np.asarray(grid.point_data["velocity"])
-        drift[:, : u.shape[1]] += u
-    grid.point_data["temperature_gradient"] = grad_T
+    u = np.asarray(grid.point_data["velocity"]) if "velocity" in grid.point_data else None
+    if "drift_velocity" in grid.point_data:  # written by the run from the FEM fields
+        drift = np.asarray(grid.point_data["drift_velocity"])
+        thermophoretic = drift.copy()
+        if u is not None:
+            thermophoretic[:, : u.shape[1]] -= u
+    else:  # older runs: differentiate the stored temperature
+        with_gradient = grid.compute_derivative(scalars="temperature", gradient="temperature_gradient")
+        grad_T = np.asarray(with_gradient.point_data["temperature_gradient"])
+        T = np.asarray(grid.point_data["temperature"])
+        solute = case.solute
+        D_T = solute.soret_coefficient.soret_coefficient(T) * solute.diffusivity.diffusivity(T)
+        thermophoretic = -D_T[:, None] * grad_T
+        drift = thermophoretic.copy()
+        if u is not None:
+            drift[:, : u.shape[1]] += u
     grid.point_data["thermophoretic_velocity"] = thermophoretic
     grid.point_data["thermophoretic_speed"] = np.linalg.norm(thermophoretic, axis=1)
     grid.point_data["drift_velocity"] = drift

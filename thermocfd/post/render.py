@@ -126,24 +126,33 @@ def _add_arrows(plotter, grid, vectors: str, count: int = 150, color: str = "whi
 
 
 def _drift_picture(pv, grid, path: Path, title: str = "") -> None:
-    """|drift| with arrows; where the flow outruns thermophoresis, shaded grey."""
+    """Where does the flow outrun thermophoresis? With a flow: log10(|u| / |D_T grad T|)
+    on a diverging map (red: the flow wins, the measurement is biased; blue:
+    thermophoresis wins) with the equality line; without: the drift speed."""
     planar = is_planar(grid)
-    shown = grid if planar else grid.slice_orthogonal()
+    base = grid if planar else grid.slice_orthogonal()
     plotter = _plotter(pv)
-    top = float(np.max(grid.point_data["drift_speed_um_s"]))
-    # speeds from zero: a uniform drift must not show its round-off as structure
-    plotter.add_mesh(shown, scalars="drift_speed_um_s", cmap=DRIFT.cmap, clim=(0.0, top if top > 0 else 1.0),
-                     scalar_bar_args=_bar(DRIFT, False))
-    plotter.add_mesh(grid.outline(), color="black", line_width=2)
     if "flow_speed" in grid.point_data:
-        ratio = np.asarray(grid.point_data["flow_speed"]) / np.maximum(
-            np.asarray(grid.point_data["thermophoretic_speed"]), 1e-300)
-        grid.point_data["flow_over_drift"] = ratio
-        dominated = (grid if planar else shown).threshold(1.0, scalars="flow_over_drift")
-        if dominated.n_points:
-            plotter.add_mesh(dominated, color="grey", opacity=0.45, show_scalar_bar=False,
-                             label="flow > thermophoretic drift")
-            plotter.add_legend(bcolor="white", face="rectangle", size=(0.3, 0.06))
+        flow = np.asarray(grid.point_data["flow_speed"])
+        thermophoretic = np.asarray(grid.point_data["thermophoretic_speed"])
+        ratio = np.clip(np.log10(np.maximum(flow, 1e-300) / np.maximum(thermophoretic, 1e-300)), -3.0, 3.0)
+        # where both are below 1 % of their maxima the ratio is discretisation noise
+        negligible = (flow < 0.01 * flow.max()) & (thermophoretic < 0.01 * thermophoretic.max())
+        ratio[negligible] = np.nan
+        grid.point_data["log10_flow_over_drift"] = ratio
+        base = grid if planar else grid.slice_orthogonal()
+        view = View("log10_flow_over_drift", "log10(flow speed / thermophoretic drift)", "-", "coolwarm")
+        plotter.add_mesh(base, scalars=view.array, cmap=view.cmap, clim=(-2.0, 2.0), nan_color="white",
+                         scalar_bar_args={**_bar(view, False), "title": view.title + "; white: both < 1 % of max"})
+        border = base.contour([0.0], scalars=view.array)
+        if border.n_points:
+            plotter.add_mesh(border, color="black", line_width=2)
+    else:
+        top = float(np.max(grid.point_data["drift_speed_um_s"]))
+        # speeds from zero: a uniform drift must not show its round-off as structure
+        plotter.add_mesh(base, scalars="drift_speed_um_s", cmap=DRIFT.cmap, clim=(0.0, top if top > 0 else 1.0),
+                         scalar_bar_args=_bar(DRIFT, False))
+    plotter.add_mesh(grid.outline(), color="black", line_width=2)
     _add_arrows(plotter, grid, "drift_velocity", color="black")
     _finish(plotter, planar, path, title)
 
@@ -214,8 +223,9 @@ def _render_series(pv, grid, out_dir: Path, stem: str, timings: dict, time_value
                                         title=f"{label}: concentration, arrows: colloid drift"))
     if "drift_speed" in grid.point_data:
         timed(f"{stem}_drift.png", lambda p: _drift_picture(
-            pv, grid, p, title=f"{label}: colloid drift u - D_T grad T"
-                               + ("; grey: flow faster than thermophoresis" if "flow_speed" in grid.point_data else "")))
+            pv, grid, p, title=f"{label}: " + ("flow against thermophoresis (line: equal); arrows: colloid drift"
+                                                if "flow_speed" in grid.point_data
+                                                else "colloid drift speed |u - D_T grad T|")))
         _write_drift_table(out_dir / f"{stem}_drift_table.csv", drift_table(grid))
 
 
