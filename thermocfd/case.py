@@ -203,6 +203,8 @@ class FlowSection:
 
 @dataclass
 class TrackingSection:
+    enabled: bool | None = quantity(default=None, doc="convection cases: also track Brownian particles in the "
+                                                     "flow (off unless true; case.kind 'tracking' always tracks)")
     particles: int = quantity("", at_least(1), default=100_000)
     duration: float | None = quantity("s", positive, default=None,
                                       doc="tracked time (default: 5 relaxation times of the cell)")

@@ -120,6 +120,9 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         results.update(_column_separation(case, domain, c, lo, hi, fluid, flow, D_mean, S_true, units))
     results.update(_sedimentation(case, fluid, T_mean, D_mean, S_true, drift / max(abs(S_true * D_mean), 1e-300),
                                   units))
+    if case.tracking.enabled:
+        with timer("tracking"):
+            results.update(_track(case, domain, T, u, c, c0, length, D_mean))
     _log_report(results)
 
     if case.output.fields:
@@ -129,6 +132,43 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         with FieldWriter(domain, out_dir / "fields" / "convection.pvd") as writer:
             writer.write([T, c_out, u, drift_velocity(domain, T, solute, u)])
     return PipelineResult(results, units, {"temperature": T, "velocity": u, "concentration": c}, domain)
+
+
+def _track(case: Case, domain, T, u, c, c0: float, length: float, D: float) -> dict:
+    """Brownian particles in the computed flow and temperature, checked against the
+    Eulerian solution: the fraction of particles inside the region where the steady c
+    exceeds twice its mean, next to the fraction of the solute mass there."""
+    from ..tracking import TrackingConfig, grid_fields_from_dolfinx, run_tracking
+
+    spec, solute = case.tracking, case.solute
+    # graded meshes (the laser focus): resolve the finest cells, not the median ones
+    finest = domain.comm.allreduce(float(np.min(compat.cell_diameters(domain.mesh))), op=MPI.MIN)
+    fields = grid_fields_from_dolfinx(T, solute.diffusivity, solute.soret_coefficient, velocity=u,
+                                      spacing=finest / 2.0, length_scale=domain.length_scale)
+    duration = spec.duration or 5.0 * length**2 / (math.pi**2 * D)
+    config = TrackingConfig(n_particles=spec.particles, duration=duration, dt=spec.time_step,
+                            backend=spec.backend, dtype=spec.precision, scheme=spec.scheme, seed=spec.seed)
+    log.info(f"tracking {spec.particles} particles for {duration:.4g} s in the flow")
+    result = run_tracking(fields, config, comm=MPI.COMM_WORLD)
+    positions = np.asarray(result.state.positions).T if MPI.COMM_WORLD.rank == 0 else None  # (3, N) -> (N, 3)
+    positions = np.ascontiguousarray(MPI.COMM_WORLD.bcast(positions, root=0)) / domain.length_scale
+    if domain.dim == 2:
+        positions[:, 2] = 0.0  # the 2D tracking grid has a thin layer around z = 0
+    c_at_particles = compat.evaluate(c, positions)
+    trapped = float(np.mean(c_at_particles > 2.0 * c0))
+    in_trap = ufl.conditional(ufl.gt(c, 2.0 * c0), 1.0, 0.0)
+    eulerian = integrate(domain, in_trap * c * domain.dx()) / integrate(domain, c * domain.dx())
+    volume_fraction = integrate(domain, in_trap * domain.dx()) / integrate(domain, 1.0 * domain.dx())
+    summary = result.summary
+    return {
+        "msd_diffusivity": summary["msd_diffusivity"], "mean_drift_velocity": summary["mean_drift_velocity"],
+        "particle_counts": summary["particle_counts"], "tracking_backend": summary["tracking_backend"],
+        "tracking_particle_steps_per_s": summary["tracking_particle_steps_per_s"],
+        "tracking_steps": summary["tracking_steps"], "tracking_dt": summary["tracking_dt"],
+        "trap_fraction_particles": trapped, "trap_fraction_eulerian": eulerian,
+        "trap_fraction_stderr": math.sqrt(max(eulerian * (1 - eulerian), 1e-300) / spec.particles),
+        "trap_volume_fraction": volume_fraction,
+    }
 
 
 def _max_of(domain, expression) -> float:
@@ -210,6 +250,10 @@ def _log_report(results: dict) -> None:
         log.info(f"  temperature rise              {results['temperature_rise_max']:.4g} K")
         log.info(f"  accumulation / depletion      {results['accumulation_factor']:.4g} / "
                  f"{results['depletion_factor']:.4g} (c / c0)")
+    if "trap_fraction_particles" in results:
+        log.info(f"  particles where c > 2 c0       {results['trap_fraction_particles']:.4f} "
+                 f"(Eulerian mass fraction {results['trap_fraction_eulerian']:.4f} "
+                 f"± {results['trap_fraction_stderr']:.4f})")
     if "gravitational_length" in results:
         log.info(f"  gravitational / thermophoretic length  {results['gravitational_length']:.3g} m / "
                  f"{results['thermophoretic_length']:.3g} m")
