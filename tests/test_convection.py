@@ -116,3 +116,12 @@ def test_brownian_particles_fill_the_laser_trap_like_the_eulerian_solution(repo_
     # floor: at the default time step the particles see ~10 % less of it (measured:
     # 0.0344 at dt = 0.65 s, 0.0354 at dt = 0.15 s, against 0.0382)
     assert particles == pytest.approx(eulerian, rel=0.2)
+
+
+def test_transient_convection_settles_on_the_steady_state(repo_root, tmp_path):
+    steady = run_case(repo_root, tmp_path / "steady", "laser_trap.toml")
+    transient = run_case(repo_root, tmp_path / "transient", "laser_trap.toml", "time.transient=true",
+                         "time.steps=30")
+    assert transient["flow_speed_change_last_10pct_rel"] < 1e-6
+    for key in ("max_flow_speed", "temperature_rise_max", "accumulation_factor"):
+        assert transient[key] == pytest.approx(steady[key], rel=1e-5), key

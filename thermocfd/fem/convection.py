@@ -27,7 +27,7 @@ from .. import log
 from ..errors import SolverError
 from ..physics import ViscosityLaw
 from . import compat
-from .forms import buoyant_flow_residual
+from .forms import BDF_COEFFICIENTS, buoyant_flow_residual
 from .heat import ConvectiveCooling, FixedTemperature, HeatFlux
 from .linear import DIRECT
 from .mesh import Domain
@@ -114,8 +114,13 @@ class BuoyantFlowProblem:
             gravity_direction=ufl.as_vector(direction.tolist()), reference_temperature=reference_temperature,
             conductivity=1.0, inertia=(fluid.density * self.kappa / self.mu_ref) if inertia else None,
             heat_source=source, neumann=neumann, robin=robin)
-        self._F = dolfinx.fem.form(self.residual)
-        self._J = dolfinx.fem.form(ufl.derivative(self.residual, self.solution, ufl.TrialFunction(self.W)))
+        self._forms = {0: self._compile(self.residual)}
+        self._inertia = (fluid.density * self.kappa / self.mu_ref) if inertia else None
+        self._history = [dolfinx.fem.Function(self.W), dolfinx.fem.Function(self.W)]
+        self._dt = compat.constant(mesh, 1.0)
+        self.time_scale = ell**2 / self.kappa  # thermal diffusion time
+        self.time = 0.0
+        self._steps = 0
         self.report = NewtonReport()
         self._thermal_conditions = thermal_conditions
 
@@ -148,10 +153,44 @@ class BuoyantFlowProblem:
         self.solution.x.array[dofs] = guess.x.array
         self.solution.x.scatter_forward()
 
+    def _compile(self, residual):
+        return (dolfinx.fem.form(residual),
+                dolfinx.fem.form(ufl.derivative(residual, self.solution, ufl.TrialFunction(self.W))))
+
+    def _transient_forms(self, order: int):
+        """Residual of one BDF step: heat capacity (and inertia) terms added."""
+        if order not in self._forms:
+            alpha = BDF_COEFFICIENTS[order]
+            u, _, T = ufl.split(self.solution)
+            v, _, s = ufl.TestFunctions(self.W)
+            old = [ufl.split(h) for h in self._history[:order]]
+            dT = alpha[0] * T + sum(a * h[2] for a, h in zip(alpha[1:], old))
+            F = self.residual + dT / self._dt * s * ufl.dx(domain=self.domain.mesh)
+            if self._inertia is not None:
+                du = alpha[0] * u + sum(a * h[0] for a, h in zip(alpha[1:], old))
+                F += self._inertia * ufl.dot(du, v) / self._dt * ufl.dx(domain=self.domain.mesh)
+            self._forms[order] = self._compile(F)
+        return self._forms[order]
+
+    def advance(self, dt: float, max_iterations: int = 25) -> NewtonReport:
+        """One BDF2 step (backward Euler first) of physical size dt (s) from the current
+        state (``initial_conduction_guess`` or an earlier solution)."""
+        order = 1 if self._steps == 0 else 2
+        self._dt.value = dt / self.time_scale
+        self._history[1].x.array[:] = self._history[0].x.array
+        self._history[0].x.array[:] = self.solution.x.array
+        report = self._newton(*self._transient_forms(order), max_iterations, 1e-9, quiet=True)
+        self._steps += 1
+        self.time += dt
+        return report
+
     def solve(self, max_iterations: int = 25, rtol: float = 1e-9) -> NewtonReport:
-        """Damped Newton; raises SolverError with advice when it does not converge."""
-        A = dolfinx.fem.petsc.create_matrix(self._J)
-        b = dolfinx.fem.petsc.create_vector(self._F)
+        """Steady state by damped Newton; raises SolverError with advice when it fails."""
+        return self._newton(*self._forms[0], max_iterations, rtol)
+
+    def _newton(self, F_form, J_form, max_iterations: int, rtol: float, quiet: bool = False) -> NewtonReport:
+        A = dolfinx.fem.petsc.create_matrix(J_form)
+        b = dolfinx.fem.petsc.create_vector(F_form)
         dx = A.createVecRight()
         ksp = PETSc.KSP().create(self.domain.comm)
         prefix = f"thermocfd_convection_{id(self)}_"
@@ -166,8 +205,8 @@ class BuoyantFlowProblem:
         def residual_norm() -> float:
             with b.localForm() as local:
                 local.set(0.0)
-            dolfinx.fem.petsc.assemble_vector(b, self._F)
-            compat.apply_lifting(b, [self._J], [self.bcs], [x], -1.0)
+            dolfinx.fem.petsc.assemble_vector(b, F_form)
+            compat.apply_lifting(b, [J_form], [self.bcs], [x], -1.0)
             b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
             compat.set_bc(b, self.bcs, x, -1.0)
             return b.norm()
@@ -177,14 +216,18 @@ class BuoyantFlowProblem:
         initial = max(norm, 1e-300)
         for iteration in range(1, max_iterations + 1):
             A.zeroEntries()
-            dolfinx.fem.petsc.assemble_matrix(A, self._J, bcs=self.bcs)
+            dolfinx.fem.petsc.assemble_matrix(A, J_form, bcs=self.bcs)
             A.assemble()
             ksp.setOperators(A)
             ksp.solve(b, dx)
             if ksp.getConvergedReason() < 0:
                 raise SolverError(f"linear solve failed in Newton iteration {iteration}")
+            if dx.norm() <= 1e-12 * x.norm():  # already converged to round-off
+                report.converged = True
+                report.iterations = iteration
+                break
             step = 1.0
-            previous = x.copy()
+            previous = x.copy()  # garbage-collected; petsc4py frees it
             for _ in range(6):  # backtracking: accept the first step that lowers |F|
                 x.waxpy(-step, dx, previous)
                 x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
@@ -195,7 +238,8 @@ class BuoyantFlowProblem:
             norm = new_norm
             report.residuals.append(norm)
             report.iterations = iteration
-            log.info(f"  Newton {iteration}: |F| = {norm:.3e} (relative {norm / initial:.1e}), step {step:g}")
+            if not quiet:
+                log.info(f"  Newton {iteration}: |F| = {norm:.3e} (relative {norm / initial:.1e}), step {step:g}")
             # converged: residual reduced, or a full Newton step that no longer moves the
             # solution (the residual has reached its round-off floor)
             if norm / initial < rtol or (step == 1.0 and dx.norm() <= 1e-11 * x.norm()):
@@ -203,9 +247,11 @@ class BuoyantFlowProblem:
                 break
             if not math.isfinite(norm):
                 break
-        previous.destroy()
         ksp.destroy()
         A.destroy()
+        if not report.converged and quiet:
+            raise SolverError(f"Newton did not converge within a time step at t = {self.time:.4g} s: "
+                              "take smaller time steps (time.steps)")
         if not report.converged:
             raise SolverError(
                 f"the steady convection solver did not converge in {report.iterations} Newton iterations "
