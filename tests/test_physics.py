@@ -69,3 +69,19 @@ def test_anderson_direction():
     """chi > 0 (fluid creeps to hot) -> the particle moves to cold, -grad T."""
     U = analytic.anderson_phoretic_velocity(1e-10, 0.6, 0.3, np.array([1e4, 0, 0]))
     assert U[0] < 0 and U[0] == pytest.approx(-2 * 1e-10 * 0.6 / 1.5 * 1e4)
+
+
+@pytest.mark.parametrize("T, rho, beta, k, cp", [
+    # IAPWS-95 / IAPWS 2011 reference values at 0.1 MPa
+    (277.13, 999.97, 0.0, 0.5705, 4204.8),
+    (293.15, 998.21, 2.068e-4, 0.5984, 4184.1),
+    (323.15, 988.03, 4.57e-4, 0.6435, 4180.8),
+    (353.15, 971.79, 6.43e-4, 0.6701, 4196.6),
+])
+def test_water_properties_against_iapws(T, rho, beta, k, cp):
+    from thermocfd.physics import water
+
+    assert water.WaterDensity().at(T) == pytest.approx(rho, rel=1e-4)
+    assert water.WaterThermalExpansion().at(T) == pytest.approx(beta, rel=0.02, abs=2e-6)
+    assert water.WaterThermalConductivity().at(T) == pytest.approx(k, rel=0.02)
+    assert water.WaterHeatCapacity().at(T) == pytest.approx(cp, rel=2e-3)

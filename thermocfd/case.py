@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from . import physics
+from .physics import water
 from .errors import MISSING, CaseError
 from .units import to_si
 
@@ -73,6 +74,19 @@ VISCOSITY_LAWS: _LawTable = {
     "constant": (physics.ConstantViscosity, {"value": ("Pa*s", positive)}),
     "water": (physics.WaterViscosity, {}),
 }
+
+def _water_or_constant(unit: str, check, water_law) -> _LawTable:
+    return {"constant": (water.ConstantProperty, {"value": (unit, check)}), "water": (water_law, {})}
+
+
+FLUID_PROPERTY_LAWS: dict[str, tuple[str, Any, _LawTable]] = {
+    # key: (SI unit, check, laws); "water" is the correlation of thermocfd.physics.water
+    "density": ("kg/m^3", positive, _water_or_constant("kg/m^3", positive, water.WaterDensity)),
+    "thermal_conductivity": ("W/(m*K)", positive,
+                             _water_or_constant("W/(m*K)", positive, water.WaterThermalConductivity)),
+    "heat_capacity": ("J/(kg*K)", positive, _water_or_constant("J/(kg*K)", positive, water.WaterHeatCapacity)),
+    "thermal_expansion": ("1/K", None, _water_or_constant("1/K", None, water.WaterThermalExpansion)),
+}
 DIFFUSIVITY_LAWS: _LawTable = {
     "constant": (physics.ConstantDiffusivity, {"value": ("m^2/s", positive)}),
     # the viscosity law comes from [fluid] (see _parse_solute)
@@ -111,7 +125,8 @@ def _parse_law(value: object, key: str, laws: _LawTable, unit: str, check, extra
 
 def law_to_dict(law: Any) -> dict[str, Any]:
     """A law object as a JSON-able table that parses back to the same law."""
-    for laws in (SORET_LAWS, VISCOSITY_LAWS, DIFFUSIVITY_LAWS):
+    for laws in (SORET_LAWS, VISCOSITY_LAWS, DIFFUSIVITY_LAWS,
+                 *(table for _, _, table in FLUID_PROPERTY_LAWS.values())):
         for name, (constructor, parameters) in laws.items():
             if type(law) is constructor:
                 # exactly the table's parameters (stokes_einstein's viscosity is [fluid]'s)
@@ -157,11 +172,20 @@ class MeshSection:
 
 @dataclass
 class FluidSection:
+    """Properties: a number (SI or with unit), "water", or a law table."""
+
     viscosity: Any = quantity("Pa*s", positive, default="water")
-    density: float = quantity("kg/m^3", positive, default=997.0)
-    thermal_conductivity: float = quantity("W/(m*K)", positive, default=0.6)
-    heat_capacity: float = quantity("J/(kg*K)", positive, default=4182.0)
-    thermal_expansion: float = quantity("1/K", None, default=2.1e-4)
+    density: Any = quantity("kg/m^3", positive, default="water")
+    thermal_conductivity: Any = quantity("W/(m*K)", positive, default="water")
+    heat_capacity: Any = quantity("J/(kg*K)", positive, default="water")
+    thermal_expansion: Any = quantity("1/K", None, default="water")
+
+    def at(self, temperature: float) -> physics.FluidProperties:
+        """Numbers at a reference temperature (viscosity stays a law of T)."""
+        return physics.FluidProperties(
+            float(self.density.at(temperature)), self.viscosity,
+            float(self.thermal_conductivity.at(temperature)), float(self.heat_capacity.at(temperature)),
+            float(self.thermal_expansion.at(temperature)))
 
 
 @dataclass
@@ -375,6 +399,8 @@ def _finish(case: Case) -> Case:
                         "'two_wall_cell'")
     fluid = case.fluid
     fluid.viscosity = _parse_law(fluid.viscosity, "fluid.viscosity", VISCOSITY_LAWS, "Pa*s", positive)
+    for key, (unit, check, laws) in FLUID_PROPERTY_LAWS.items():
+        setattr(fluid, key, _parse_law(getattr(fluid, key), f"fluid.{key}", laws, unit, check))
     if case.solute is not None:
         solute = case.solute
         solute.diffusivity = _parse_law(solute.diffusivity, "solute.diffusivity", DIFFUSIVITY_LAWS,
@@ -427,12 +453,14 @@ def _finish(case: Case) -> Case:
                                 f"{case.geometry.shape if case.geometry else 'two_wall_cell'!r}")
         if not chamber and t.hot <= t.cold:
             raise CaseError("temperature.hot", t.hot, f"must be above temperature.cold = {t.cold:g} K")
-        if isinstance(fluid.viscosity, physics.WaterViscosity):
+        water_laws = [name for name in ("viscosity", *FLUID_PROPERTY_LAWS)
+                      if type(getattr(fluid, name)).__name__.startswith("Water")]
+        if water_laws:
             for key in needed:
                 value = getattr(t, key)
-                if not fluid.viscosity.t_min <= value <= fluid.viscosity.t_max:
-                    raise CaseError(key, value, "outside the range of the water viscosity law "
-                                    f"({fluid.viscosity.t_min:g}-{fluid.viscosity.t_max:g} K)")
+                if not 273.0 <= value <= 373.0:
+                    raise CaseError(f"temperature.{key}", value, "outside 273-373 K, the range of the water "
+                                    f"correlations used for fluid.{', fluid.'.join(water_laws)}")
     return case
 
 

@@ -25,25 +25,12 @@ from petsc4py import PETSc
 
 from .. import log
 from ..errors import SolverError
-from ..physics import ViscosityLaw
+from ..physics.fluid import FluidProperties
 from . import compat
 from .forms import BDF_COEFFICIENTS, buoyant_flow_residual
 from .heat import ConvectiveCooling, FixedTemperature, HeatFlux
 from .linear import DIRECT
 from .mesh import Domain
-
-
-@dataclass(frozen=True)
-class FluidProperties:
-    density: float  # kg/m^3, Boussinesq reference density
-    viscosity: ViscosityLaw
-    thermal_conductivity: float  # W/(m K)
-    heat_capacity: float  # J/(kg K)
-    thermal_expansion: float  # 1/K
-
-    @property
-    def thermal_diffusivity(self) -> float:
-        return self.thermal_conductivity / (self.density * self.heat_capacity)
 
 
 @dataclass

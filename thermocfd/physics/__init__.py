@@ -6,6 +6,7 @@ the tests evaluate exactly the same formula.
 """
 
 from .constants import BOLTZMANN, STANDARD_GRAVITY, ZERO_CELSIUS
+from .fluid import FluidProperties
 from .diffusivity import ConstantDiffusivity, DiffusivityLaw, StokesEinsteinDiffusivity
 from .soret import ConstantSoret, HeatOfTransportSoret, PiazzaSoret, SoretLaw
 from .viscosity import ConstantViscosity, ViscosityLaw, WaterViscosity
@@ -14,5 +15,5 @@ __all__ = [
     "BOLTZMANN", "STANDARD_GRAVITY", "ZERO_CELSIUS",
     "ConstantDiffusivity", "StokesEinsteinDiffusivity", "DiffusivityLaw",
     "ConstantSoret", "PiazzaSoret", "HeatOfTransportSoret", "SoretLaw",
-    "ConstantViscosity", "WaterViscosity", "ViscosityLaw",
+    "ConstantViscosity", "WaterViscosity", "ViscosityLaw", "FluidProperties",
 ]

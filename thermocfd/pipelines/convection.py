@@ -23,7 +23,7 @@ from mpi4py import MPI
 from .. import log
 from ..case import Case
 from ..fem import compat
-from ..fem.convection import BuoyantFlowProblem, FluidProperties
+from ..fem.convection import BuoyantFlowProblem
 from ..fem.heat import FixedTemperature
 from ..fem.io import FieldWriter
 from ..fem.transport import SoretTransportProblem
@@ -38,10 +38,9 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     with timer("mesh"):
         domain = build_domain(case)
     log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D")
-    fluid = FluidProperties(fl.density, fl.viscosity, fl.thermal_conductivity, fl.heat_capacity,
-                            fl.thermal_expansion)
     lo, hi = bounding_box(domain)
     chamber = case.geometry.shape == "chamber"
+    fluid = fl.at(t.ambient if chamber else 0.5 * (t.hot + t.cold))  # Boussinesq reference state
     x = domain.physical_coordinates()
     if chamber:
         T_ref = t.ambient

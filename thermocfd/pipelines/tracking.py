@@ -54,7 +54,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     external_force = None
     if spec.particle_radius is not None and any(case.gravity):
         external_force = buoyant_weight(spec.particle_radius, spec.particle_density,
-                                        case.fluid.density, case.gravity)
+                                        case.fluid.at(T_mean).density, case.gravity)
     config = TrackingConfig(
         n_particles=spec.particles, duration=spec.duration or 5.0 * tau, dt=spec.time_step,
         backend=spec.backend, dtype=spec.precision, scheme=spec.scheme, seed=spec.seed,
