@@ -70,6 +70,26 @@ power = "100 W/m"
 waist = "10 um"
 """
 
+CHANNEL = """
+[case]
+kind = "convection"
+[geometry]
+shape = "channel"
+length = "600 um"
+height = "50 um"
+[heater]
+start = "200 um"
+end = "300 um"
+heat_flux = "1e5 W/m^2"
+[flow]
+mean_speed = "2 um/s"
+[temperature]
+ambient = "295 K"
+[solute]
+diffusivity = "1e-12 m^2/s"
+soret_coefficient = "1 1/K"
+"""
+
 BAD_CASES = {
     "toml_syntax": (GOOD.replace('length = "100 um"', "length = = 1"), [], "not valid TOML"),
     "no_case_section": (GOOD.replace('[case]\nkind = "soret_cell"', ""), [], "[case]"),
@@ -95,6 +115,8 @@ BAD_CASES = {
     "negative_laser_power": (LASER, ["--set", "laser.power=-0.1"], "laser.power"),
     "laser_power_in_watts_in_2d": (LASER, ["--set", "laser.power=0.1 W"], "laser.power"),
     "chamber_without_laser": (LASER.split("[laser]")[0], [], "laser"),
+    "heater_outside_channel": (CHANNEL, ["--set", 'heater.end="700 um"'], "heater.end"),
+    "channel_without_flow": (CHANNEL.replace('mean_speed = "2 um/s"', ""), [], "flow.mean_speed"),
     "unreachable_rayleigh_number": (
         GOOD.replace('"soret_cell"', '"convection"').replace("[case]", "gravity = [0, -1e13, 0]\n[case]")
         + "\n[flow]\ninertia = true\nnewton_max_iterations = 6\n", [], "transient"),

@@ -125,3 +125,21 @@ def test_transient_convection_settles_on_the_steady_state(repo_root, tmp_path):
     assert transient["flow_speed_change_last_10pct_rel"] < 1e-6
     for key in ("max_flow_speed", "temperature_rise_max", "accumulation_factor"):
         assert transient[key] == pytest.approx(steady[key], rel=1e-5), key
+
+
+def test_heated_stripe_channel_moves_beads_and_balances_fluxes(repo_root, tmp_path):
+    import dolfinx.fem
+    import ufl
+    from mpi4py import MPI
+
+    results = run_case(repo_root, tmp_path, "heated_stripe_channel.toml")
+    assert 3.0 < results["temperature_rise_max"] < 15.0
+    assert results["c_min_rel"] < 0.5 < 2.0 < results["c_max_rel"]  # depleted off, piled up at the heater
+    domain, c, u = results.domain, results.fields["concentration"], results.fields["velocity"]
+    n = ufl.FacetNormal(domain.mesh)
+
+    def flux(boundary):
+        form = dolfinx.fem.form(c * ufl.dot(u, n) * domain.ds(boundary))
+        return domain.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+
+    assert -flux("outlet") / flux("inlet") == pytest.approx(1.0, rel=0.01)  # what comes in goes out

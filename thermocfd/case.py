@@ -154,7 +154,7 @@ class CaseSection:
 class GeometrySection:
     length: float = quantity("m", positive, doc="two_wall_cell: hot-to-cold wall distance L (along x); "
                                                 "chamber: lateral width")
-    shape: Literal["two_wall_cell", "chamber"] = quantity(default="two_wall_cell")
+    shape: Literal["two_wall_cell", "chamber", "channel"] = quantity(default="two_wall_cell")
     dimension: int = quantity(default=2, doc="2 (rectangle) or 3 (box)")
     height: float | None = quantity("m", positive, default=None,
                                     doc="two_wall_cell: extent along y (default L/4); chamber: thickness "
@@ -196,6 +196,15 @@ class TemperatureSection:
 
 
 @dataclass
+class HeaterSection:
+    """A resistive heater stripe on the floor of a channel."""
+
+    start: float = quantity("m", None, doc="upstream edge, distance from the inlet")
+    end: float = quantity("m", None, doc="downstream edge")
+    heat_flux: float = quantity("W/m^2", positive, doc="power per area delivered into the liquid")
+
+
+@dataclass
 class LaserSection:
     power: Any = quantity(doc="beam power: W in 3D, W per metre of depth for a 2D line focus")
     waist: float = quantity("m", positive, doc="1/e^2 intensity radius")
@@ -222,6 +231,8 @@ class TimeSection:
 @dataclass
 class FlowSection:
     inertia: bool = quantity(default=False, doc="Navier-Stokes instead of Stokes (Re << 1 in microfluidics)")
+    mean_speed: float | None = quantity("m/s", positive, default=None,
+                                        doc="channel: mean speed of the pressure-driven (Poiseuille) inflow")
     newton_max_iterations: int = quantity("", at_least(1), default=25)
 
 
@@ -268,6 +279,7 @@ class Case:
     fluid: FluidSection = field(default_factory=FluidSection)
     temperature: TemperatureSection | None = None
     laser: LaserSection | None = None
+    heater: HeaterSection | None = None
     solute: SoluteSection | None = None
     time: TimeSection = field(default_factory=TimeSection)
     flow: FlowSection = field(default_factory=FlowSection)
@@ -430,6 +442,18 @@ def _finish(case: Case) -> Case:
                             f"(|x|, |y| must be below geometry.length/2 = {0.5 * g.length:g} m)")
     elif case.geometry is not None and case.geometry.shape == "chamber":
         raise CaseError("laser", MISSING, "a chamber needs a heat source: add a [laser] section")
+    if case.geometry is not None and case.geometry.shape == "channel":
+        g, heater = case.geometry, case.heater
+        if heater is None:
+            raise CaseError("heater", MISSING, "a channel needs a [heater] stripe (start, end)")
+        if not 0.0 < heater.start < heater.end < g.length:
+            raise CaseError("heater.end" if heater.start > 0 else "heater.start",
+                            [heater.start, heater.end], f"the heater stripe must lie inside the channel "
+                            f"floor (0 < start < end < geometry.length = {g.length:g} m)")
+        if g.dimension != 2:
+            raise CaseError("geometry.dimension", g.dimension, "the heated channel is a 2D cross-section")
+        if case.flow.mean_speed is None:
+            raise CaseError("flow.mean_speed", MISSING, "a channel needs the mean inflow speed")
     if case.mesh.degree not in (1, 2):
         raise CaseError("mesh.degree", case.mesh.degree, "must be 1 or 2")
     if case.mesh.file is not None:
@@ -445,8 +469,9 @@ def _finish(case: Case) -> Case:
         case.mesh.file = str(path)
     if case.temperature is not None:
         t = case.temperature
-        chamber = case.geometry is not None and case.geometry.shape == "chamber"
-        needed = ("ambient",) if chamber else ("hot", "cold")
+        shape = case.geometry.shape if case.geometry is not None else "two_wall_cell"
+        chamber = shape != "two_wall_cell"
+        needed = {"chamber": ("ambient",), "channel": ("ambient",)}.get(shape, ("hot", "cold"))
         for key in needed:
             if getattr(t, key) is None:
                 raise CaseError(f"temperature.{key}", MISSING, f"missing required key for geometry.shape = "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import dolfinx.fem
 import dolfinx.fem.petsc
@@ -41,7 +41,8 @@ class NewtonReport:
 
 
 class BuoyantFlowProblem:
-    """Steady (u, p, T) with no-slip walls on every boundary (a closed chamber).
+    """(u, p, T) with no-slip walls; a closed chamber, or a channel with a prescribed
+    ``inflow`` profile on one boundary and a traction-free ``outflow`` on another.
 
     ``gravity``: SI vector (its first ``dim`` components act in the mesh plane).
     ``thermal_conditions``: :mod:`thermocfd.fem.heat` conditions on named boundaries.
@@ -49,7 +50,8 @@ class BuoyantFlowProblem:
 
     def __init__(self, domain: Domain, fluid: FluidProperties, gravity: Sequence[float],
                  thermal_conditions: Sequence, *, reference_temperature: float, inertia: bool = False,
-                 heat_source=None, temperature_degree: int = 2):
+                 heat_source=None, temperature_degree: int = 2,
+                 inflow: tuple[str, Callable] | None = None, outflow: str | None = None):
         self.domain = domain
         self.fluid = fluid
         mesh = domain.mesh
@@ -89,11 +91,22 @@ class BuoyantFlowProblem:
             elif isinstance(bc, ConvectiveCooling):
                 robin.append((bc.coefficient * ell / fluid.thermal_conductivity, bc.ambient, domain.ds(bc.boundary)))
         V_u, _ = compat.collapse(self.W.sub(0))
-        wall = dolfinx.fem.Function(V_u)
-        boundary_facets = dolfinx.mesh.exterior_facet_indices(mesh.topology)
+        wall_facets = dolfinx.mesh.exterior_facet_indices(mesh.topology)
+        if inflow is not None:
+            # a prescribed inlet profile (m/s, a function of the physical coordinate)
+            inlet = domain.facet_tags.find(domain.boundary_tag(inflow[0]))
+            profile = dolfinx.fem.Function(V_u)
+            compat.interpolate(profile, inflow[1](domain.physical_coordinates()) / self.velocity_scale)
+            self.bcs.append(dolfinx.fem.dirichletbc(
+                profile, dolfinx.fem.locate_dofs_topological((self.W.sub(0), V_u), fdim, inlet), self.W.sub(0)))
+            wall_facets = np.setdiff1d(wall_facets, inlet)
+        if outflow is not None:  # traction-free ("do nothing"): it also fixes the pressure level
+            wall_facets = np.setdiff1d(wall_facets, domain.facet_tags.find(domain.boundary_tag(outflow)))
         self.bcs.append(dolfinx.fem.dirichletbc(
-            wall, dolfinx.fem.locate_dofs_topological((self.W.sub(0), V_u), fdim, boundary_facets), self.W.sub(0)))
-        self.bcs.append(self._pressure_pin())
+            dolfinx.fem.Function(V_u),
+            dolfinx.fem.locate_dofs_topological((self.W.sub(0), V_u), fdim, wall_facets), self.W.sub(0)))
+        if outflow is None:
+            self.bcs.append(self._pressure_pin())
         source = None if heat_source is None else heat_source * ell**2 / fluid.thermal_conductivity
         self.residual = buoyant_flow_residual(
             u, p, T, v, q, s, ufl.dx(domain=mesh),

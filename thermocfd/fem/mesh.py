@@ -279,3 +279,33 @@ def chamber(width: float, thickness: float, dimension: int, resolution: float,
             gmsh.option.setNumber(option, 1)
     metadata = {"builder": "chamber", "width": width, "thickness": thickness}
     return _to_domain(gmsh, comm, gdim, width, metadata)
+
+
+def heated_channel(length: float, height: float, heater: tuple[float, float], resolution: float,
+                   comm: MPI.Comm = MPI.COMM_WORLD, cells_across: int = 12) -> Domain:
+    """A 2D channel [0, L] x [0, H] with a heater stripe on its floor.
+
+    Boundaries: ``inlet`` (x = 0), ``outlet`` (x = L), ``heater`` (the floor between
+    ``heater[0]`` and ``heater[1]``), ``walls`` (the rest). Cells H/cells_across/resolution.
+    Coordinates are scaled by ``height``.
+    """
+    gmsh = _gmsh()
+    if comm.rank == 0:
+        gmsh.model.add("heated_channel")
+        geo = gmsh.model.geo
+        L, a, b = length / height, heater[0] / height, heater[1] / height
+        h = 1.0 / (cells_across * resolution)
+        corners = [(0, 0), (a, 0), (b, 0), (L, 0), (L, 1), (0, 1)]
+        points = [geo.addPoint(x, y, 0, h) for x, y in corners]
+        lines = [geo.addLine(points[i], points[(i + 1) % len(points)]) for i in range(len(points))]
+        geo.addPlaneSurface([geo.addCurveLoop(lines)])
+        geo.synchronize()
+        groups = {"walls": [lines[0], lines[2], lines[4]], "heater": [lines[1]], "outlet": [lines[3]],
+                  "inlet": [lines[5]]}
+        gmsh.model.addPhysicalGroup(2, [1], 1)
+        gmsh.model.setPhysicalName(2, 1, "fluid")
+        for tag, (name, curves) in enumerate(groups.items(), start=1):
+            gmsh.model.addPhysicalGroup(1, curves, tag)
+            gmsh.model.setPhysicalName(1, tag, name)
+        gmsh.model.mesh.generate(2)
+    return _to_domain(gmsh, comm, 2, height, {"builder": "heated_channel", "length": length, "height": height})

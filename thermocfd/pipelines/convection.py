@@ -24,9 +24,9 @@ from .. import log
 from ..case import Case
 from ..fem import compat
 from ..fem.convection import BuoyantFlowProblem
-from ..fem.heat import FixedTemperature
+from ..fem.heat import FixedTemperature, HeatFlux
 from ..fem.io import FieldWriter
-from ..fem.transport import SoretTransportProblem
+from ..fem.transport import FixedConcentration, Outflow, SoretTransportProblem
 from ..physics import BOLTZMANN, analytic
 from ..physics.heating import GaussianBeam
 from .common import PipelineResult, bounding_box, drift_velocity, integrate
@@ -39,10 +39,29 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         domain = build_domain(case)
     log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D")
     lo, hi = bounding_box(domain)
-    chamber = case.geometry.shape == "chamber"
-    fluid = fl.at(t.ambient if chamber else 0.5 * (t.hot + t.cold))  # Boussinesq reference state
+    shape = case.geometry.shape
+    chamber = shape == "chamber"
+    fluid = fl.at(0.5 * (t.hot + t.cold) if shape == "two_wall_cell" else t.ambient)  # Boussinesq reference
     x = domain.physical_coordinates()
-    if chamber:
+    flow_options, transport_conditions = {}, []
+    if shape == "channel":
+        T_ref = t.ambient
+        # glass walls held at ambient: the liquid cools again before the outlet, so the
+        # truncated channel's traction-free outlet sees no buoyant exchange flow
+        conditions = [FixedTemperature("inlet", t.ambient), FixedTemperature("walls", t.ambient),
+                      HeatFlux("heater", case.heater.heat_flux)]
+        source = None
+        length = (hi[1] - lo[1]) * domain.length_scale  # channel height
+        initial_guess = t.ambient + 0.0 * x[0]
+        mean = case.flow.mean_speed
+
+        def poiseuille(x):
+            y = (x[1] - lo[1] * domain.length_scale) / length
+            return ufl.as_vector((6.0 * mean * y * (1.0 - y), 0.0 * y))
+
+        flow_options = {"inflow": ("inlet", poiseuille), "outflow": "outlet"}
+        transport_conditions = [FixedConcentration("inlet", solute.initial_concentration), Outflow("outlet")]
+    elif chamber:
         T_ref = t.ambient
         conditions = [FixedTemperature(wall, t.ambient) for wall in ("bottom", "top", "sides")]
         laser = case.laser
@@ -59,7 +78,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
 
     with timer("flow"):
         flow = BuoyantFlowProblem(domain, fluid, case.gravity, conditions, reference_temperature=T_ref,
-                                  inertia=case.flow.inertia, heat_source=source)
+                                  inertia=case.flow.inertia, heat_source=source, **flow_options)
         flow.initial_conduction_guess(initial_guess)
         transient = {}
         if case.time.transient:
@@ -71,16 +90,17 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         u, T = flow.velocity(), flow.temperature()
     T_max = _max_of(domain, T)
     T_min = -_max_of(domain, -T)
-    dT = (T_max - T_ref) if chamber else (t.hot - t.cold)
+    dT = T_max - T_ref if shape != "two_wall_cell" else t.hot - t.cold
     rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * dT * length**3
 
     with timer("transport"):
         transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
-                                          velocity=u, degree=2, reference_temperature=T_ref)
+                                          velocity=u, degree=2, reference_temperature=T_ref,
+                                          boundary_conditions=transport_conditions)
         volume = integrate(domain, 1.0 * domain.dx()) * domain.length_scale**domain.dim
         c0 = solute.initial_concentration
         mass0 = c0 * volume
-        c = transport.solve_steady(total_mass=mass0)
+        c = transport.solve_steady(total_mass=mass0 if transport.closed else None)
 
     speed = _max_of(domain, ufl.sqrt(ufl.dot(u, u)))
     T_mean = 0.5 * (T_max + T_min)
@@ -89,7 +109,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     grad_T = ufl.grad(T) / domain.length_scale
     D_T = solute.soret_coefficient.soret_coefficient(T) * solute.diffusivity.diffusivity(T)
     drift = _max_of(domain, abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
-    S_apparent = fit_soret_coefficient(domain, c, T)
+    S_apparent = fit_soret_coefficient(domain, c, T) if shape != "channel" else math.nan
     results = {
         "rayleigh_number": rayleigh,
         "max_flow_speed": speed,
@@ -101,7 +121,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         "apparent_soret_rel_error": abs(S_apparent - S_true) / abs(S_true) if S_true else math.nan,
         "temperature_max": T_max,
         "temperature_min": T_min,
-        "mass_change_rel": abs(transport.total_mass() - mass0) / mass0,
+        "mass_change_rel": abs(transport.total_mass() - mass0) / mass0 if transport.closed else None,
         "newton_iterations": report.iterations,
         "newton_residuals": report.residuals,
         **transient,
@@ -109,7 +129,12 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     units = {"max_flow_speed": "m/s", "thermophoretic_drift_speed": "m/s", "apparent_soret_coefficient": "1/K",
              "soret_coefficient_true": "1/K", "rayleigh_number": "1", "peclet_number": "1",
              "temperature_max": "K", "temperature_min": "K"}
-    if chamber:
+    if shape == "channel":
+        results.update(_channel_extremes(domain, c, c0))
+        results["temperature_rise_max"] = T_max - T_ref
+        units["temperature_rise_max"] = "K"
+        units.update({"c_max_rel": "1", "c_min_rel": "1", "c_max_position": "m", "c_min_position": "m"})
+    elif chamber:
         c_max = _max_of(domain, c)
         results.update({"temperature_rise_max": T_max - T_ref, "accumulation_factor": c_max / c0,
                         "depletion_factor": -_max_of(domain, -c) / c0})
@@ -137,6 +162,23 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         with FieldWriter(domain, out_dir / "fields" / "convection.pvd") as writer:
             writer.write([T, c_out, u, drift_velocity(domain, T, solute, u)])
     return PipelineResult(results, units, {"temperature": T, "velocity": u, "concentration": c}, domain)
+
+
+def _channel_extremes(domain, c, c0: float) -> dict:
+    """Where the beads go: the largest and smallest c (relative to the inlet) and where."""
+    dof_x = c.function_space.tabulate_dof_coordinates()
+    owned = c.function_space.dofmap.index_map.size_local
+    values = c.x.array[:owned]
+    out = {}
+    for name, pick, op in (("max", np.argmax, MPI.MAX), ("min", np.argmin, MPI.MIN)):
+        i = int(pick(values)) if owned else 0
+        local = (float(values[i]) if owned else (-np.inf if op == MPI.MAX else np.inf),
+                 (dof_x[i] * domain.length_scale).tolist() if owned else None)
+        candidates = domain.comm.allgather(local)
+        best = (max if op == MPI.MAX else min)(candidates, key=lambda item: item[0])
+        out[f"c_{name}_rel"] = best[0] / c0
+        out[f"c_{name}_position"] = best[1]
+    return out
 
 
 def _march(case: Case, flow: BuoyantFlowProblem, length: float) -> dict:
@@ -272,6 +314,9 @@ def _log_report(results: dict) -> None:
     if "separation_top_bottom_rel" in results:
         log.info(f"  column separation            {results['separation_top_bottom_rel']:.4g}"
                  f"  (Furry-Jones-Onsager {results['separation_fjo_rel']:.4g})")
+    if "c_max_rel" in results:
+        log.info(f"  c / c_inlet                   {results['c_min_rel']:.4g} at {results['c_min_position']} m"
+                 f" to {results['c_max_rel']:.4g} at {results['c_max_position']} m")
     if "accumulation_factor" in results:
         log.info(f"  temperature rise              {results['temperature_rise_max']:.4g} K")
         log.info(f"  accumulation / depletion      {results['accumulation_factor']:.4g} / "

@@ -23,7 +23,7 @@ from ..case import Case
 from ..fem import compat
 from ..fem.heat import FixedTemperature, HeatProblem
 from ..fem.io import FieldWriter
-from ..fem.mesh import Domain, chamber, read_msh, two_wall_cell
+from ..fem.mesh import Domain, chamber, heated_channel, read_msh, two_wall_cell
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
 from .common import PipelineResult, bounding_box, drift_velocity, integrate
@@ -37,6 +37,8 @@ def build_domain(case: Case) -> Domain:
             domain.boundary_tag(name)  # a clear error if the file lacks the group
         return domain
     height = g.height if g.height is not None else 0.25 * g.length
+    if g.shape == "channel":
+        return heated_channel(g.length, height, (case.heater.start, case.heater.end), m.resolution)
     if g.shape == "chamber":
         laser = case.laser
         return chamber(g.length, height, g.dimension, m.resolution, laser.position[:2], laser.waist)
