@@ -97,3 +97,18 @@ def test_view_without_display_is_a_clear_error(run_dir):
 def test_post_on_a_non_run_directory(tmp_path):
     result = thermocfd("post", str(tmp_path))
     assert result.returncode == 2 and "summary.json" in result.stderr
+
+
+def test_flagship_laser_trap_pictures(tmp_path):
+    """The demo case writes pictures of c (with the drift) and of flow against
+    thermophoresis, and they are real pictures."""
+    result = thermocfd("run", "cases/laser_trap.toml", "--out", str(tmp_path), "--quiet")
+    assert result.returncode == 0, result.stderr
+    for name in ("convection_concentration.png", "convection_drift.png", "convection_temperature.png"):
+        image = pixels(tmp_path / name)
+        assert image.shape == (700, 1200, 3)
+        assert len(np.unique(image.reshape(-1, 3)[::7], axis=0)) > 50, name
+    grid = pv.read(str(tmp_path / "fields" / "convection.pvd"))
+    while isinstance(grid, pv.MultiBlock):
+        grid = grid.combine()
+    assert {"temperature", "concentration", "velocity", "drift_velocity"} <= set(grid.point_data.keys())

@@ -66,7 +66,8 @@ def wall_average(domain: Domain, field, wall: str) -> float:
 def fit_soret_coefficient(domain: Domain, c, T) -> float:
     """Volume-weighted least-squares slope of ln c against T, with the sign of S_T."""
     dx = domain.dx()
-    s = [integrate(domain, f * dx) for f in (1.0 + 0 * T, T, T * T, ufl.ln(c), T * ufl.ln(c))]
+    ln_c = ufl.ln(ufl.max_value(c, 1e-300))  # P2 may dip below zero between nodes
+    s = [integrate(domain, f * dx) for f in (1.0 + 0 * T, T, T * T, ln_c, T * ln_c)]
     volume, sum_T, sum_TT, sum_lnc, sum_T_lnc = s
     slope = (volume * sum_T_lnc - sum_T * sum_lnc) / (volume * sum_TT - sum_T**2)
     return -slope

@@ -84,18 +84,24 @@ def _scalar_picture(pv, grid, view: View, path: Path, arrows: str | None = None,
     log = view.log or (positive.size == values.size and values.size and positive.max() / positive.min() > 20)
     planar = is_planar(grid)
     plotter = _plotter(pv)
-    shown = grid if planar else grid.slice_orthogonal()
+    shown = _section(grid, planar)
     plotter.add_mesh(shown, scalars=view.array, cmap=view.cmap, log_scale=bool(log),
                      scalar_bar_args=_bar(view, bool(log)), show_scalar_bar=True)
     plotter.add_mesh(grid.outline(), color="black", line_width=2)
     if not planar and view.array == "concentration":
-        level = float(np.median(values))
+        # between the typical and the largest value: shows where the solute gathers
+        level = float(np.sqrt(max(np.median(values), 1e-300) * values.max()))
         surface = grid.contour([level], scalars=view.array)
         if surface.n_points:
             plotter.add_mesh(surface, color="white", opacity=0.35, show_scalar_bar=False)
     if arrows is not None and arrows in grid.point_data:
         _add_arrows(plotter, grid, arrows)
     _finish(plotter, planar, path, title)
+
+
+def _section(grid, planar: bool):
+    """What a picture shows of a field: all of a 2D one, mid-plane slices of a 3D one."""
+    return grid if planar else grid.slice_orthogonal().combine()
 
 
 def _add_arrows(plotter, grid, vectors: str, count: int = 150, color: str = "white") -> None:
@@ -130,7 +136,7 @@ def _drift_picture(pv, grid, path: Path, title: str = "") -> None:
     on a diverging map (red: the flow wins, the measurement is biased; blue:
     thermophoresis wins) with the equality line; without: the drift speed."""
     planar = is_planar(grid)
-    base = grid if planar else grid.slice_orthogonal()
+    base = _section(grid, planar)
     plotter = _plotter(pv)
     if "flow_speed" in grid.point_data:
         flow = np.asarray(grid.point_data["flow_speed"])
@@ -140,7 +146,7 @@ def _drift_picture(pv, grid, path: Path, title: str = "") -> None:
         negligible = (flow < 0.01 * flow.max()) & (thermophoretic < 0.01 * thermophoretic.max())
         ratio[negligible] = np.nan
         grid.point_data["log10_flow_over_drift"] = ratio
-        base = grid if planar else grid.slice_orthogonal()
+        base = _section(grid, planar)
         view = View("log10_flow_over_drift", "log10(flow speed / thermophoretic drift)", "-", "coolwarm")
         plotter.add_mesh(base, scalars=view.array, cmap=view.cmap, clim=(-2.0, 2.0), nan_color="white",
                          scalar_bar_args={**_bar(view, False), "title": view.title + "; white: both < 1 % of max"})
@@ -192,7 +198,7 @@ def _trajectory_picture(pv, path: Path, series: dict, png: Path) -> None:
         grid.points *= MICRONS
         planar = is_planar(grid)
         if "concentration" in grid.point_data:
-            plotter.add_mesh(grid if planar else grid.slice_orthogonal(), scalars="concentration",
+            plotter.add_mesh(_section(grid, planar), scalars="concentration",
                              cmap="Greys", opacity=0.35, show_scalar_bar=False)
         plotter.add_mesh(grid.outline(), color="black", line_width=2)
         break
