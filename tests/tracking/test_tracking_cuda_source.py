@@ -16,21 +16,7 @@ import pytest
 from thermocfd.tracking import GridFields, ParticleState, Tracker
 from thermocfd.tracking.kernels_gpu import CUDA_SOURCE
 
-SHIM = r"""
-#include <cmath>
-using std::floor; using std::sqrt; using std::log; using std::fabs; using std::isfinite;
-#define __device__
-#define __global__
-#define __forceinline__ inline
-#define __restrict__ __restrict
-static inline unsigned int __umulhi(unsigned int a, unsigned int b)
-{ return (unsigned int)(((unsigned long long)a * b) >> 32); }
-struct uint3_ { unsigned int x; };
-struct float4 { float x, y, z, w; };
-struct double2 { double x, y; };
-template <typename T> static inline T __ldg(const T *p) { return *p; }
-static uint3_ blockIdx, threadIdx, blockDim;
-"""
+from cuda_shim import SHIM  # noqa: E402
 
 HOST_DRIVER = r"""
 extern "C" void run(double *pos, signed char *status, const u64 *ids, long long n,
