@@ -164,8 +164,15 @@ def direct_options(null_space: bool) -> dict[str, object]:
 
 
 # --- helpers -----------------------------------------------------------------------------
+# The slip integrands hold grad T, the exact sphere normal (a square root) and, on curved
+# cells, rational Jacobian terms: UFL's degree estimate explodes; degree 6 is exact enough
+# for P2 traces (and keeps the per-facet point count small).
+_SURFACE_QUADRATURE = {"quadrature_degree": 6}
+
+
 def _measure_interior(domain: Domain, name: str):
-    return ufl.Measure("dS", domain=domain.mesh, subdomain_data=domain.facet_tags)(domain.boundary_tag(name))
+    return ufl.Measure("dS", domain=domain.mesh, subdomain_data=domain.facet_tags,
+                       metadata=_SURFACE_QUADRATURE)(domain.boundary_tag(name))
 
 
 def _facets(domain: Domain, name: str) -> np.ndarray:
@@ -210,21 +217,24 @@ class SurfaceProjector:
         self.V = V
         fdim = domain.dim - 1
         dofs = dolfinx.fem.locate_dofs_topological(V, fdim, _facets(domain, boundary))
-        index_map = V.dofmap.index_map
-        others = np.setdiff1d(np.arange(index_map.size_local + index_map.num_ghosts, dtype=np.int32), dofs)
-        self._zero = dolfinx.fem.Function(V)
-        self._bc = dolfinx.fem.dirichletbc(self._zero, others.astype(np.int32))
+        index_map, bs = V.dofmap.index_map, V.dofmap.index_map_bs
+        owned = dofs[dofs < index_map.size_local]
+        global_blocks = index_map.local_to_global(owned.astype(np.int32))
+        rows = (bs * np.asarray(global_blocks, dtype=np.int64)[:, None] + np.arange(bs)[None, :]).ravel()
+        # the surface dofs only: the mass matrix has no rows elsewhere
+        self._is = PETSc.IS().createGeneral(rows.astype(PETSc.IntType), comm=domain.comm)
         self.interior = _is_interior_surface(domain, boundary)
         if self.interior:
             self._measure = _measure_interior(domain, boundary)
             self._side = _fluid_indicator(domain, solid_regions)
         else:
-            self._measure = domain.ds(boundary)
+            self._measure = domain.ds(boundary, metadata=_SURFACE_QUADRATURE)
         u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
         mass = ufl.inner(u("+"), v("+")) if self.interior else ufl.inner(u, v)
-        self._a = dolfinx.fem.form(mass * self._measure)
-        self.A = dolfinx.fem.petsc.assemble_matrix(self._a, bcs=[self._bc])
-        self.A.assemble()
+        full = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(mass * self._measure))
+        full.assemble()
+        self.A = full.createSubMatrix(self._is, self._is)
+        full.destroy()
         self.ksp = PETSc.KSP().create(domain.comm)
         prefix = f"thermocfd_slip_{next(_counter)}_"
         self.ksp.setOptionsPrefix(prefix)
@@ -234,6 +244,7 @@ class SurfaceProjector:
             opts[prefix + key] = value
         self.ksp.setFromOptions()
         self.ksp.setOperators(self.A)
+        self._x_surface = self.A.createVecRight()
         self.result = dolfinx.fem.Function(V)
 
     def project(self, make: Callable) -> dolfinx.fem.Function:
@@ -253,13 +264,17 @@ class SurfaceProjector:
         else:
             L = ufl.inner(make(lambda e: e, n), v) * self._measure
         b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(L))
-        dolfinx.fem.petsc.apply_lifting(b, [self._a], bcs=[[self._bc]])
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        dolfinx.fem.petsc.set_bc(b, [self._bc])
-        x = compat.petsc_vector(self.result)
-        self.ksp.solve(b, x)
+        b_surface = b.getSubVector(self._is)
+        self.ksp.solve(b_surface, self._x_surface)
+        b.restoreSubVector(self._is, b_surface)
         if self.ksp.getConvergedReason() < 0:
             raise SolverError(f"surface projection failed (PETSc reason {self.ksp.getConvergedReason()})")
+        x = compat.petsc_vector(self.result)
+        x.set(0.0)
+        x_surface = x.getSubVector(self._is)
+        self._x_surface.copy(x_surface)
+        x.restoreSubVector(self._is, x_surface)
         self.result.x.scatter_forward()
         b.destroy()
         return self.result
@@ -463,7 +478,8 @@ class StokesProblem:
             if pin:
                 pa[0][0] += self._zero * ufl.inner(u, v) * ufl.dx(domain=mesh)
                 pa[1][1] += self._zero * p * q * ufl.dx(domain=mesh)
-            self.P = dolfinx.fem.petsc.assemble_matrix_block(dolfinx.fem.form(pa), bcs=self.bcs)
+            self._pa = dolfinx.fem.form(pa)
+            self.P = dolfinx.fem.petsc.assemble_matrix_block(self._pa, bcs=self.bcs)
             self.P.assemble()
         self.prefix = f"thermocfd_stokes_{next(_counter)}_"
         self.ksp = PETSc.KSP().create(domain.comm)
@@ -534,12 +550,35 @@ class StokesProblem:
         return self.domain.comm.allreduce(missing, op=MPI.SUM) == 0
 
     # -- boundary values --
+    def set_temperature(self, temperature: dolfinx.fem.Function) -> None:
+        """Use a new temperature field for the slip (and mu(T), buoyancy).
+
+        The slip is recomputed at the next :meth:`update_slip`/:meth:`set_rigid_motion`.
+        mu(T) and buoyancy were compiled with the Function given at construction: its
+        values are overwritten and the operator (and preconditioner) reassembled.
+        """
+        if self.temperature is None or self.temperature is temperature:
+            self.temperature = temperature
+            return
+        self.temperature.x.array[:] = temperature.x.array
+        self.temperature.x.scatter_forward()
+        if not isinstance(self.mu, dolfinx.fem.Constant):
+            self.A.zeroEntries()
+            dolfinx.fem.petsc.assemble_matrix_block(self.A, self._a, bcs=self.bcs)
+            self.A.assemble()
+            if self.P is not None:
+                self.P.zeroEntries()
+                dolfinx.fem.petsc.assemble_matrix_block(self.P, self._pa, bcs=self.bcs)
+                self.P.assemble()
+            self.ksp.setOperators(self.A, self.P if self.P is not None else self.A)
+
     def set_boundary_velocity(self, boundary: str, value) -> None:
         """Velocity (m/s) on a PrescribedVelocity boundary: vector or f(x) of physical x."""
         target = self.values[boundary]
         ell, scale = self.domain.length_scale, self.velocity_scale
         if callable(value):
-            compat.interpolate(target, lambda x: np.asarray(value(ell * x), dtype=float) / scale)
+            dim = self.domain.dim
+            compat.interpolate(target, lambda x: np.asarray(value(ell * x), dtype=float)[:dim] / scale)
         else:
             vec = np.asarray(value, dtype=float)[: self.domain.dim] / scale
             compat.interpolate(target, lambda x: np.outer(vec, np.ones(x.shape[1])))
@@ -618,7 +657,6 @@ class StokesProblem:
         self.iterations.append(self.ksp.getIterationNumber())
         if self.null_space is not None:
             self.null_space.remove(self.x)
-        self.x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
         array = self.x.array_r
         self.velocity.x.array[: self._u_size] = array[: self._u_size]
         self.pressure.x.array[: array.size - self._u_size] = array[self._u_size:]
