@@ -90,6 +90,18 @@ diffusivity = "1e-12 m^2/s"
 soret_coefficient = "1 1/K"
 """
 
+PARTICLE = """
+[case]
+kind = "phoretic_particle"
+[particle]
+radius = "1 um"
+slip_coefficient = "2e-10 m^2/(s*K)"
+wall_distance = "2 um"
+[temperature]
+reference = "300 K"
+gradient = [0, 0, "1e4 K/m"]
+"""
+
 BAD_CASES = {
     "toml_syntax": (GOOD.replace('length = "100 um"', "length = = 1"), [], "not valid TOML"),
     "no_case_section": (GOOD.replace('[case]\nkind = "soret_cell"', ""), [], "[case]"),
@@ -117,6 +129,9 @@ BAD_CASES = {
     "chamber_without_laser": (LASER.split("[laser]")[0], [], "laser"),
     "heater_outside_channel": (CHANNEL, ["--set", 'heater.end="700 um"'], "heater.end"),
     "channel_without_flow": (CHANNEL.replace('mean_speed = "2 um/s"', ""), [], "flow.mean_speed"),
+    "particle_overlaps_wall": (PARTICLE, ["--set", 'particle.wall_distance="0.8 um"'], "particle.wall_distance"),
+    "zero_particle_radius": (PARTICLE, ["--set", "particle.radius=0"], "particle.radius"),
+    "particle_without_gradient": (PARTICLE.replace('gradient = [0, 0, "1e4 K/m"]', ""), [], "temperature.gradient"),
     "unreachable_rayleigh_number": (
         GOOD.replace('"soret_cell"', '"convection"').replace("[case]", "gravity = [0, -1e13, 0]\n[case]")
         + "\n[flow]\ninertia = true\nnewton_max_iterations = 6\n", [], "transient"),

@@ -140,6 +140,8 @@ KINDS: dict[str, tuple[str, ...]] = {
     "soret_cell": ("geometry", "temperature", "solute"),
     "tracking": ("geometry", "temperature", "solute"),
     "convection": ("geometry", "temperature", "solute"),
+    "phoretic_particle": ("particle", "temperature"),
+    "thermoosmotic_flow": ("geometry", "temperature", "walls"),
 }
 
 
@@ -193,6 +195,29 @@ class TemperatureSection:
     hot: float | None = quantity("K", absolute_temperature, default=None, doc="two_wall_cell hot wall")
     cold: float | None = quantity("K", absolute_temperature, default=None, doc="two_wall_cell cold wall")
     ambient: float | None = quantity("K", absolute_temperature, default=None, doc="chamber walls")
+    reference: float | None = quantity("K", absolute_temperature, default=None,
+                                       doc="phoretic_particle: T at the particle centre")
+    gradient: list[float] | None = quantity("K/m", None, default=None,
+                                            doc="phoretic_particle: far-field temperature gradient")
+
+
+@dataclass
+class ParticleSection:
+    """A resolved spherical particle (phoretic_particle)."""
+
+    radius: float = quantity("m", positive)
+    slip_coefficient: float = quantity("m^2/(s*K)", None, doc="thermo-osmotic chi; > 0: fluid creeps to hot")
+    thermal_conductivity: float = quantity("W/(m*K)", positive, default=0.6, doc="k_p")
+    density: float | None = quantity("kg/m^3", positive, default=None, doc="for gravity minus buoyancy")
+    wall_distance: float | None = quantity("m", positive, default=None,
+                                           doc="centre-to-wall distance h to a plane wall z = 0 (none: no wall)")
+
+
+@dataclass
+class WallsSection:
+    """Channel walls with thermo-osmotic slip (thermoosmotic_flow)."""
+
+    slip_coefficient: float = quantity("m^2/(s*K)", None)
 
 
 @dataclass
@@ -233,6 +258,9 @@ class FlowSection:
     inertia: bool = quantity(default=False, doc="Navier-Stokes instead of Stokes (Re << 1 in microfluidics)")
     mean_speed: float | None = quantity("m/s", positive, default=None,
                                         doc="channel: mean speed of the pressure-driven (Poiseuille) inflow")
+    far_field: Literal["auto", "none"] = quantity(default="auto",
+                                                  doc="phoretic_particle: put the particle's own far field "
+                                                      "(Stokeslet / Blake) on the outer boundaries")
     newton_max_iterations: int = quantity("", at_least(1), default=25)
 
 
@@ -279,6 +307,8 @@ class Case:
     fluid: FluidSection = field(default_factory=FluidSection)
     temperature: TemperatureSection | None = None
     laser: LaserSection | None = None
+    particle: ParticleSection | None = None
+    walls: WallsSection | None = None
     heater: HeaterSection | None = None
     solute: SoluteSection | None = None
     time: TimeSection = field(default_factory=TimeSection)
@@ -429,6 +459,14 @@ def _finish(case: Case) -> Case:
                         "tracking.particle_density")
     if tracking.sticking_probability > 1:
         raise CaseError("tracking.sticking_probability", tracking.sticking_probability, "must be at most 1")
+    if case.particle is not None:
+        p = case.particle
+        if p.wall_distance is not None and p.wall_distance <= p.radius:
+            raise CaseError("particle.wall_distance", p.wall_distance, f"the particle (radius {p.radius:g} m) "
+                            "overlaps the wall: the centre-to-wall distance must exceed the radius")
+        if case.geometry is not None and case.geometry.length <= 2 * p.radius:
+            raise CaseError("geometry.length", case.geometry.length, f"the box must be wider than the "
+                            f"particle (diameter {2 * p.radius:g} m)")
     if case.laser is not None:
         g = case.geometry
         if g is None or g.shape != "chamber":
@@ -470,8 +508,10 @@ def _finish(case: Case) -> Case:
     if case.temperature is not None:
         t = case.temperature
         shape = case.geometry.shape if case.geometry is not None else "two_wall_cell"
-        chamber = shape != "two_wall_cell"
+        chamber = shape != "two_wall_cell" or case.kind == "phoretic_particle"
         needed = {"chamber": ("ambient",), "channel": ("ambient",)}.get(shape, ("hot", "cold"))
+        if case.kind == "phoretic_particle":
+            needed = ("reference", "gradient")
         for key in needed:
             if getattr(t, key) is None:
                 raise CaseError(f"temperature.{key}", MISSING, f"missing required key for geometry.shape = "
@@ -483,6 +523,8 @@ def _finish(case: Case) -> Case:
         if water_laws:
             for key in needed:
                 value = getattr(t, key)
+                if isinstance(value, list):
+                    continue
                 if not 273.0 <= value <= 373.0:
                     raise CaseError(f"temperature.{key}", value, "outside 273-373 K, the range of the water "
                                     f"correlations used for fluid.{', fluid.'.join(water_laws)}")

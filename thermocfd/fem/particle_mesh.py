@@ -190,7 +190,10 @@ def spheres_in_box(spheres: Sequence[SphereSpec], lower: Sequence[float], upper:
             # high-order optimiser untangles them (it only touches poor cells, so it is
             # cheap; the elastic analogy also works but costs ~1 s per 1000 cells).
             gmsh.model.mesh.setOrder(2)
-            gmsh.model.mesh.optimize("HighOrder")
+            try:
+                gmsh.model.mesh.optimize("HighOrder")
+            except Exception:  # gmsh raises a bare Exception when a pass misses its target
+                gmsh.model.mesh.optimize("HighOrderElastic")
     metadata = {"builder": "spheres_in_box", "lower": lower_a.tolist(), "upper": upper_a.tolist(),
                 "particles": [{"name": s.name, "centre": list(map(float, s.centre)),
                                "radius": float(s.radius), "surface": s.surface} for s in spheres]}

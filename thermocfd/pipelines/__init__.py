@@ -17,6 +17,8 @@ PIPELINES = {
     "soret_cell": "thermocfd.pipelines.soret_cell",
     "tracking": "thermocfd.pipelines.tracking",
     "convection": "thermocfd.pipelines.convection",
+    "phoretic_particle": "thermocfd.pipelines.phoretic",
+    "thermoosmotic_flow": "thermocfd.pipelines.phoretic",
 }
 
 

@@ -163,6 +163,28 @@ def _drift_picture(pv, grid, path: Path, title: str = "") -> None:
     _finish(plotter, planar, path, title)
 
 
+def _flow_picture(pv, grid, path: Path, title: str = "") -> None:
+    """|u| on the mid-planes (all of a 2D domain) with direction arrows: the slip flow
+    around a phoretic particle, a thermo-osmotic channel flow."""
+    planar = is_planar(grid)
+    u = np.asarray(grid.point_data["velocity"])
+    grid.point_data["flow_speed_um_s"] = np.linalg.norm(u, axis=1) * MICRONS
+    shown = grid if planar else grid.slice(normal="y")  # through the particle centre and the gradient
+    plotter = _plotter(pv)
+    view = View("flow_speed_um_s", "flow speed", "um/s", "viridis")
+    plotter.add_mesh(shown, scalars=view.array, cmap=view.cmap, scalar_bar_args=_bar(view, False))
+    plotter.add_mesh(grid.outline(), color="black", line_width=2)
+    _add_arrows(plotter, shown if not planar else grid, "velocity", color="white")
+    if not planar:
+        plotter.view_xz()
+        plotter.camera.tight(padding=0.2, adjust_render_window=False, view="xz")
+        plotter.add_text(title, position="upper_left", color="black", font_size=12)
+        plotter.screenshot(str(path))
+        plotter.close()
+        return
+    _finish(plotter, planar, path, title)
+
+
 def render_run(out_dir: str | Path, case: Case) -> dict[str, float]:
     """Render every picture the run's stored fields allow; returns {png name: seconds}."""
     pv = _pyvista()
@@ -227,6 +249,8 @@ def _render_series(pv, grid, out_dir: Path, stem: str, timings: dict, time_value
         timed(f"{stem}_concentration.png",
               lambda p: _scalar_picture(pv, grid, CONCENTRATION, p, arrows="drift_velocity",
                                         title=f"{label}: concentration, arrows: colloid drift"))
+    if "velocity" in grid.point_data and "concentration" not in grid.point_data:
+        timed(f"{stem}_flow.png", lambda p: _flow_picture(pv, grid, p, title=f"{label}: flow speed and direction"))
     if "drift_speed" in grid.point_data:
         timed(f"{stem}_drift.png", lambda p: _drift_picture(
             pv, grid, p, title=f"{label}: " + ("flow against thermophoresis (line: equal); arrows: colloid drift"

@@ -1,0 +1,31 @@
+"""The phoretic_particle and thermoosmotic_flow cases end to end."""
+
+import numpy as np
+import pytest
+
+import thermocfd
+
+
+def run(repo_root, tmp_path, name, *overrides):
+    case = thermocfd.load_case(repo_root / "cases" / name, list(overrides) + ["output.pictures=false"])
+    return thermocfd.run_case(case, tmp_path)
+
+
+def test_thermoosmotic_channel_plug_flow(repo_root, tmp_path):
+    results = run(repo_root, tmp_path, "thermoosmotic_channel.toml")
+    expected = 3e-10 * (295.0 - 305.0) / 20e-6  # chi dT/dx: towards the hot end (-x)
+    assert results["slip_velocity_expected"] == pytest.approx(expected)
+    assert results["mean_flow_velocity"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_sphere_near_wall_case(repo_root, tmp_path):
+    results = run(repo_root, tmp_path, "sphere_near_wall.toml")
+    U = np.asarray(results["particle_velocity"])
+    assert U[2] < 0 and abs(U[0]) < 1e-3 * abs(U[2]) and abs(U[1]) < 1e-3 * abs(U[2])  # to cold (-z)
+    # the wall slows it down against the unbounded Anderson velocity
+    assert abs(U[2]) < abs(results["anderson_velocity"][2])
+    assert results["drag_perpendicular_ratio"] == pytest.approx(results["brenner_perpendicular"], rel=0.015)
+    assert results["drag_parallel_ratio"] == pytest.approx(results["faxen_parallel"], rel=0.015)
+    R = np.asarray(results["resistance_matrix"])
+    assert R.shape == (6, 6) and np.allclose(R, R.T, atol=1e-3 * np.abs(R).max())
+    assert results["thermophoretic_mobility"] == pytest.approx(-U[2] / 1e4)
