@@ -21,10 +21,13 @@ WIDTH = 560
 # case -> (extra --set options, pictures to show)
 CASES = {
     "soret_cell": ([], ["soret_profile.png", "soret_cell_concentration.png"]),
-    "tracking_soret_cell": (["tracking.particles=100000"], ["tracking_histogram.png", "trajectories.png"]),
+    "tracking_soret_cell": (["tracking.particles=50000"], ["tracking_histogram.png", "trajectories.png"]),
     "soret_cell_gravity": ([], ["convection_concentration.png", "convection_drift.png"]),
     "thermogravitational_column": ([], ["convection_concentration.png"]),
     "laser_trap": ([], ["convection_concentration.png", "convection_drift.png", "convection_temperature.png"]),
+    "heated_stripe_channel": ([], ["convection_concentration.png", "convection_drift.png"]),
+    "sphere_near_wall": ([], ["phoretic_particle_flow.png", "phoretic_particle_temperature.png"]),
+    "thermoosmotic_channel": ([], ["thermoosmotic_flow_flow.png"]),
 }
 BEGIN, END = "<!-- gallery:begin -->", "<!-- gallery:end -->"
 

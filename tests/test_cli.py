@@ -129,6 +129,8 @@ BAD_CASES = {
     "chamber_without_laser": (LASER.split("[laser]")[0], [], "laser"),
     "heater_outside_channel": (CHANNEL, ["--set", 'heater.end="700 um"'], "heater.end"),
     "channel_without_flow": (CHANNEL.replace('mean_speed = "2 um/s"', ""), [], "flow.mean_speed"),
+    "unknown_colormap": (GOOD, ["--set", "pictures.concentration_colormap=rainbowish"],
+                         "pictures.concentration_colormap"),
     "particle_overlaps_wall": (PARTICLE, ["--set", 'particle.wall_distance="0.8 um"'], "particle.wall_distance"),
     "zero_particle_radius": (PARTICLE, ["--set", "particle.radius=0"], "particle.radius"),
     "particle_without_gradient": (PARTICLE.replace('gradient = [0, 0, "1e4 K/m"]', ""), [], "temperature.gradient"),

@@ -112,3 +112,14 @@ def test_flagship_laser_trap_pictures(tmp_path):
     while isinstance(grid, pv.MultiBlock):
         grid = grid.combine()
     assert {"temperature", "concentration", "velocity", "drift_velocity"} <= set(grid.point_data.keys())
+
+
+def test_pictures_follow_the_case_settings(tmp_path):
+    result = thermocfd("run", "cases/soret_cell.toml", "--out", str(tmp_path), "--quiet",
+                       "--set", "pictures.width=640", "--set", "pictures.height=480",
+                       "--set", "pictures.concentration_colormap=magma", "--set", "pictures.arrows=0")
+    assert result.returncode == 0, result.stderr
+    image = pixels(tmp_path / "soret_cell_concentration.png")
+    assert image.shape == (480, 640, 3)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["inputs"]["pictures"]["concentration_colormap"] == "magma"

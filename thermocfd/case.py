@@ -300,6 +300,21 @@ class OutputSection:
 
 
 @dataclass
+class PicturesSection:
+    """How the PNG pictures look (pyvista, off-screen)."""
+
+    width: int = quantity("", at_least(200), default=1200)
+    height: int = quantity("", at_least(200), default=700)
+    temperature_colormap: str = quantity(default="inferno", doc="any matplotlib colour map")
+    concentration_colormap: str = quantity(default="viridis")
+    concentration_scale: Literal["auto", "linear", "log"] = quantity(
+        default="auto", doc="auto: log when the concentration spans more than a factor 20")
+    concentration_min: float | None = quantity("mol/m^3", None, default=None, doc="fixed colour range")
+    concentration_max: float | None = quantity("mol/m^3", None, default=None)
+    arrows: int = quantity("", at_least(0), default=150, doc="drift/flow arrows per picture")
+
+
+@dataclass
 class Case:
     case: CaseSection
     geometry: GeometrySection | None = None
@@ -316,6 +331,7 @@ class Case:
     tracking: TrackingSection = field(default_factory=TrackingSection)
     solver: SolverSection = field(default_factory=SolverSection)
     output: OutputSection = field(default_factory=OutputSection)
+    pictures: PicturesSection = field(default_factory=PicturesSection)
     gravity: list[float] = quantity("m/s^2", None, default=[0.0, 0.0, 0.0])
     source: str | None = field(default=None, metadata={"internal": True})
 
@@ -492,6 +508,19 @@ def _finish(case: Case) -> Case:
             raise CaseError("geometry.dimension", g.dimension, "the heated channel is a 2D cross-section")
         if case.flow.mean_speed is None:
             raise CaseError("flow.mean_speed", MISSING, "a channel needs the mean inflow speed")
+    pictures = case.pictures
+    for key in ("temperature_colormap", "concentration_colormap"):
+        name = getattr(pictures, key)
+        if name not in ("inferno", "viridis"):  # the defaults need no check (and no matplotlib import)
+            import matplotlib
+
+            if name not in matplotlib.colormaps:
+                raise CaseError(f"pictures.{key}", name, "not a matplotlib colour map (e.g. viridis, magma, "
+                                "coolwarm, Blues)")
+    if (pictures.concentration_min is not None and pictures.concentration_max is not None
+            and pictures.concentration_min >= pictures.concentration_max):
+        raise CaseError("pictures.concentration_max", pictures.concentration_max,
+                        "must be above pictures.concentration_min")
     if case.mesh.degree not in (1, 2):
         raise CaseError("mesh.degree", case.mesh.degree, "must be 1 or 2")
     if case.mesh.file is not None:

@@ -26,7 +26,7 @@ def test_sphere_in_box_regions_and_boundaries():
     # curved (quadratic) cells: surface nodes lie on the unit sphere (scaled coordinates)
     x = domain.mesh.geometry.x
     r = np.linalg.norm(x, axis=1)
-    near = np.abs(r - 1.0) < 0.05
+    near = np.abs(r - 1.0) < 0.01  # interior nodes sit >= ~0.03 off the sphere (gmsh 4.8 and 4.13)
     assert near.sum() > 0 and np.allclose(r[near], 1.0, atol=1e-6)
     # and no curved cell is inverted (gmsh's high-order untangling ran)
     inverted = ufl.conditional(ufl.lt(ufl.det(ufl.Jacobian(domain.mesh)), 0.0), 1.0, 0.0)

@@ -29,7 +29,7 @@ from ..physics.fluid import FluidProperties
 from . import compat
 from .forms import BDF_COEFFICIENTS, buoyant_flow_residual
 from .heat import ConvectiveCooling, FixedTemperature, HeatFlux
-from .linear import DIRECT
+from .linear import DIRECT, forget_options, set_options
 from .mesh import Domain
 
 
@@ -195,9 +195,8 @@ class BuoyantFlowProblem:
         ksp = PETSc.KSP().create(self.domain.comm)
         prefix = f"thermocfd_convection_{id(self)}_"
         ksp.setOptionsPrefix(prefix)
-        options = PETSc.Options()
-        for key, value in {**DIRECT, "mat_mumps_icntl_14": 200}.items():
-            options[f"{prefix}{key}"] = value
+        options = {**DIRECT, "mat_mumps_icntl_14": 200}
+        set_options(prefix, options)
         ksp.setFromOptions()
         x = compat.petsc_vector(self.solution)
         report = self.report = NewtonReport()
@@ -220,6 +219,8 @@ class BuoyantFlowProblem:
             A.assemble()
             ksp.setOperators(A)
             ksp.solve(b, dx)
+            if iteration == 1:
+                forget_options(prefix, options)
             if ksp.getConvergedReason() < 0:
                 raise SolverError(f"linear solve failed in Newton iteration {iteration}")
             if dx.norm() <= 1e-12 * x.norm():  # already converged to round-off

@@ -26,6 +26,22 @@ def iterative_options(symmetric: bool, rtol: float) -> dict[str, object]:
             "ksp_max_it": 2000, "pc_type": "hypre", "pc_hypre_type": "boomeramg"}
 
 
+def set_options(prefix: str, options: dict) -> None:
+    """Put a solver's options into PETSc's (global) database under its own prefix."""
+    database = PETSc.Options()
+    for key, value in options.items():
+        database[f"{prefix}{key}"] = value
+
+
+def forget_options(prefix: str, options: dict) -> None:
+    """Remove them once the solver has read them (after its first solve: preconditioners
+    and factorisations read theirs at set-up). PETSc 3.18 holds at most 512 options per
+    process, which a long run or a test session with many solvers would otherwise fill."""
+    database = PETSc.Options()
+    for key in options:
+        database.delValue(f"{prefix}{key}")
+
+
 class LinearSystem:
     """``a(u, v) = L(v)`` with Dirichlet conditions: assemble and solve with a KSP.
 
@@ -43,9 +59,8 @@ class LinearSystem:
         self.b = dolfinx.fem.petsc.create_vector(self.L)
         self.ksp = PETSc.KSP().create(solution.function_space.mesh.comm)
         self.ksp.setOptionsPrefix(self.prefix)
-        opts = PETSc.Options()
-        for key, value in options.items():
-            opts[f"{self.prefix}{key}"] = value
+        self._options = dict(options)
+        set_options(self.prefix, self._options)
         self.ksp.setFromOptions()
         self.ksp.setOperators(self.A)
         self.iterations = 0
@@ -66,6 +81,9 @@ class LinearSystem:
         dolfinx.fem.petsc.set_bc(self.b, self.bcs)
         x = compat.petsc_vector(self.solution)
         self.ksp.solve(self.b, x)
+        if self._options:
+            forget_options(self.prefix, self._options)
+            self._options = {}
         reason = self.ksp.getConvergedReason()
         if reason < 0:
             raise SolverError(f"linear solver {self.prefix} failed (PETSc reason {reason})")

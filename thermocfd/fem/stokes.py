@@ -33,6 +33,7 @@ from petsc4py import PETSc
 
 from ..errors import SolverError, ThermocfdError
 from . import compat
+from .linear import forget_options, set_options
 from .mesh import Domain
 from .stokes_forms import (boussinesq_force, sphere_normal, stokes_forms, stokes_preconditioner_forms,
                            stress_residual, thermo_osmotic_slip)
@@ -216,7 +217,7 @@ class SurfaceProjector:
         self.domain = domain
         self.V = V
         fdim = domain.dim - 1
-        dofs = dolfinx.fem.locate_dofs_topological(V, fdim, _facets(domain, boundary))
+        dofs = compat.locate_dofs_topological(V, fdim, _facets(domain, boundary))
         index_map, bs = V.dofmap.index_map, V.dofmap.index_map_bs
         owned = dofs[dofs < index_map.size_local]
         global_blocks = index_map.local_to_global(owned.astype(np.int32))
@@ -238,11 +239,11 @@ class SurfaceProjector:
         self.ksp = PETSc.KSP().create(domain.comm)
         prefix = f"thermocfd_slip_{next(_counter)}_"
         self.ksp.setOptionsPrefix(prefix)
-        opts = PETSc.Options()
-        for key, value in {"ksp_type": "cg", "pc_type": "jacobi", "ksp_rtol": 1e-14,
-                           "ksp_atol": 1e-50, "ksp_max_it": 2000}.items():
-            opts[prefix + key] = value
+        projection_options = {"ksp_type": "cg", "pc_type": "jacobi", "ksp_rtol": 1e-14,
+                              "ksp_atol": 1e-50, "ksp_max_it": 2000}
+        set_options(prefix, projection_options)
         self.ksp.setFromOptions()
+        forget_options(prefix, projection_options)  # CG + Jacobi read everything here
         self.ksp.setOperators(self.A)
         self._x_surface = self.A.createVecRight()
         self.result = dolfinx.fem.Function(V)
@@ -384,7 +385,7 @@ class StokesProblem:
             value = dolfinx.fem.Function(self.V)
             if isinstance(condition, RigidBody):
                 cells = domain.cell_tags.find(domain.region_tag(condition.region))
-                dofs = dolfinx.fem.locate_dofs_topological(self.V, tdim, cells)
+                dofs = compat.locate_dofs_topological(self.V, tdim, cells)
                 self._rigid[condition.region] = condition
                 self._rigid_dofs[condition.region] = dofs
                 self.values[condition.region] = value
@@ -395,7 +396,7 @@ class StokesProblem:
             else:
                 facets = _facets(domain, condition.boundary)
                 covered.append(facets)
-                dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
+                dofs = compat.locate_dofs_topological(self.V, fdim, facets)
                 self.values[condition.boundary] = value
                 if isinstance(condition, PrescribedVelocity):
                     self.set_boundary_velocity(condition.boundary, condition.value)
@@ -410,7 +411,7 @@ class StokesProblem:
         for name in self.solid_regions:
             if name not in self._rigid:
                 cells = domain.cell_tags.find(domain.region_tag(name))
-                dofs = dolfinx.fem.locate_dofs_topological(self.V, tdim, cells)
+                dofs = compat.locate_dofs_topological(self.V, tdim, cells)
                 self.bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.V), dofs))
         self._pinned = self._pinned_pressure_dofs() if self.solid_regions else np.zeros(0, np.int32)
         if self.solid_regions:
@@ -428,7 +429,7 @@ class StokesProblem:
                             tractions=tractions, pressure_block=pin)
         if pin:
             # zero terms over all cells: diagonal entries for the solid-region dofs
-            a[0][0] += self._zero * ufl.inner(u, v) * ufl.dx(domain=mesh)
+            a[0][0] += self._zero * ufl.inner(u, v) * domain.dx()
         self._a = dolfinx.fem.form(a)
         self._L = dolfinx.fem.form(L)
         self._residual = dolfinx.fem.form(stress_residual(self.velocity, self.pressure, v, self.mu, dx,
@@ -476,17 +477,16 @@ class StokesProblem:
             pa = stokes_preconditioner_forms(u, p, v, q, self.mu, dx, velocity_block=velocity_block,
                                              pressure_scale=pressure_mass_scale)
             if pin:
-                pa[0][0] += self._zero * ufl.inner(u, v) * ufl.dx(domain=mesh)
-                pa[1][1] += self._zero * p * q * ufl.dx(domain=mesh)
+                pa[0][0] += self._zero * ufl.inner(u, v) * domain.dx()
+                pa[1][1] += self._zero * p * q * domain.dx()
             self._pa = dolfinx.fem.form(pa)
             self.P = dolfinx.fem.petsc.assemble_matrix_block(self._pa, bcs=self.bcs)
             self.P.assemble()
         self.prefix = f"thermocfd_stokes_{next(_counter)}_"
         self.ksp = PETSc.KSP().create(domain.comm)
         self.ksp.setOptionsPrefix(self.prefix)
-        petsc_options = PETSc.Options()
-        for key, value in opts.items():
-            petsc_options[self.prefix + key] = value
+        self._options = dict(opts)
+        set_options(self.prefix, self._options)
         self.ksp.setOperators(self.A, self.P if self.P is not None else self.A)
         if solver == "iterative":
             pc = self.ksp.getPC()
@@ -503,12 +503,12 @@ class StokesProblem:
         tdim = self.domain.dim
         fluid_cells = self.domain.cell_tags.find(self.domain.region_tag("fluid"))
         touched = dolfinx.fem.Function(self.Q)
-        touched.x.array[dolfinx.fem.locate_dofs_topological(self.Q, tdim, fluid_cells)] = 1.0
+        touched.x.array[compat.locate_dofs_topological(self.Q, tdim, fluid_cells)] = 1.0
         vec = compat.petsc_vector(touched)
         vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
         solid = [self.domain.cell_tags.find(self.domain.region_tag(name)) for name in self.solid_regions]
-        solid_dofs = dolfinx.fem.locate_dofs_topological(self.Q, tdim, np.concatenate(solid).astype(np.int32))
+        solid_dofs = compat.locate_dofs_topological(self.Q, tdim, np.concatenate(solid).astype(np.int32))
         return solid_dofs[touched.x.array[solid_dofs] == 0.0].astype(np.int32)
 
     def _rigid_body_modes(self) -> PETSc.NullSpace:
@@ -650,6 +650,9 @@ class StokesProblem:
         """Solve with the current boundary values; (velocity, pressure) in scaled units."""
         self.assemble_rhs()
         self.ksp.solve(self.b, self.x)
+        if self._options:  # the fieldsplit blocks and GAMG/MUMPS have read theirs now
+            forget_options(self.prefix, self._options)
+            self._options = {}
         reason = self.ksp.getConvergedReason()
         if reason < 0:
             raise SolverError(f"Stokes solver {self.prefix} did not converge (PETSc reason {reason}, "

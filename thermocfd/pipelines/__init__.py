@@ -76,12 +76,18 @@ def _render(out_dir: Path) -> dict[str, float] | None:
     VTK's text rendering has crashed (std::bad_alloc) in a process that also holds gmsh
     and dolfinx, and a rendering failure must never cost a finished run its results."""
     import json
+    import os
     import subprocess
     import sys
 
     started = time.perf_counter()
+    # Under mpirun the child would inherit the launcher's variables and try to join the
+    # running job (Open MPI 5 then hangs): render as a plain serial process.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("OMPI_", "PMIX_", "PRTE_", "OPAL_", "PMI_", "HYDRA_", "I_MPI_"))
+           or key.startswith("OMPI_ALLOW_RUN_AS_ROOT")}
     result = subprocess.run([sys.executable, "-m", "thermocfd", "post", str(out_dir), "--quiet"],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, env=env)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no message"])[-1]
         log.warn(f"pictures failed ({last}); the results are in {out_dir / 'summary.json'}")

@@ -269,7 +269,7 @@ def _column_separation(case, domain, c, lo, hi, fluid, flow, D, S_T, units) -> d
         y = lo[up] + y_fraction * (hi[up] - lo[up])
         points = np.column_stack([xs, np.full_like(xs, y), np.zeros_like(xs)])
         values = compat.evaluate(c, points)
-        return float(np.trapz(values, xs) / (xs[-1] - xs[0]))
+        return float(getattr(np, "trapezoid", np.trapz)(values, xs) / (xs[-1] - xs[0]))
 
     z1, z2 = 0.3, 0.7
     core_gradient = (width_average(z2) - width_average(z1)) / ((z2 - z1) * height)

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..case import Case
+from ..case import Case, PicturesSection
 from .fields import FieldSeries, add_drift_velocity, drift_table, find_series, is_planar
 
-WINDOW = (1200, 700)
 MICRONS = 1e6  # pictures are drawn in um
 
 
@@ -31,9 +30,10 @@ class View:
     log: bool = False
 
 
-TEMPERATURE = View("temperature", "temperature", "K", "inferno")
-CONCENTRATION = View("concentration", "concentration", "mol/m^3", "viridis")
 DRIFT = View("drift_speed", "colloid drift speed", "um/s", "magma")
+
+# The case's [pictures] section; set once by render_run (rendering runs in its own process).
+_style = PicturesSection()
 
 
 def _pyvista():
@@ -47,7 +47,7 @@ def _pyvista():
 
 
 def _plotter(pv):
-    plotter = pv.Plotter(off_screen=True, window_size=WINDOW)
+    plotter = pv.Plotter(off_screen=True, window_size=(_style.width, _style.height))
     plotter.set_background("white")
     return plotter
 
@@ -82,10 +82,16 @@ def _scalar_picture(pv, grid, view: View, path: Path, arrows: str | None = None,
     values = np.asarray(grid.point_data[view.array])
     positive = values[values > 0]
     log = view.log or (positive.size == values.size and values.size and positive.max() / positive.min() > 20)
+    clim = None
+    if view.array == "concentration":
+        log = {"log": True, "linear": False}.get(_style.concentration_scale, log)
+        low = _style.concentration_min if _style.concentration_min is not None else values.min()
+        high = _style.concentration_max if _style.concentration_max is not None else values.max()
+        clim = (low, high) if high > low else None
     planar = is_planar(grid)
     plotter = _plotter(pv)
     shown = _section(grid, planar)
-    plotter.add_mesh(shown, scalars=view.array, cmap=view.cmap, log_scale=bool(log),
+    plotter.add_mesh(shown, scalars=view.array, cmap=view.cmap, log_scale=bool(log), clim=clim,
                      scalar_bar_args=_bar(view, bool(log)), show_scalar_bar=True)
     plotter.add_mesh(grid.outline(), color="black", line_width=2)
     if not planar and view.array == "concentration":
@@ -99,14 +105,21 @@ def _scalar_picture(pv, grid, view: View, path: Path, arrows: str | None = None,
     _finish(plotter, planar, path, title)
 
 
+def _concentration_view() -> View:
+    return View("concentration", "concentration", "mol/m^3", _style.concentration_colormap)
+
+
 def _section(grid, planar: bool):
     """What a picture shows of a field: all of a 2D one, mid-plane slices of a 3D one."""
     return grid if planar else grid.slice_orthogonal().combine()
 
 
-def _add_arrows(plotter, grid, vectors: str, count: int = 150, color: str = "white") -> None:
+def _add_arrows(plotter, grid, vectors: str, color: str = "white") -> None:
     """Arrows of equal length on a regular lattice (direction only; colour shows speed)."""
     pv = _pyvista()
+    count = _style.arrows
+    if count == 0:
+        return
     speed = np.linalg.norm(np.asarray(grid.point_data[vectors]), axis=1)
     if speed.max() <= 0:
         return
@@ -187,6 +200,8 @@ def _flow_picture(pv, grid, path: Path, title: str = "") -> None:
 
 def render_run(out_dir: str | Path, case: Case) -> dict[str, float]:
     """Render every picture the run's stored fields allow; returns {png name: seconds}."""
+    global _style
+    _style = case.pictures
     pv = _pyvista()
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
@@ -244,10 +259,11 @@ def _render_series(pv, grid, out_dir: Path, stem: str, timings: dict, time_value
     label = f"{stem}, t = {time_value:.4g} s" if time_value else stem
     if "temperature" in grid.point_data:
         timed(f"{stem}_temperature.png",
-              lambda p: _scalar_picture(pv, grid, TEMPERATURE, p, title=f"{label}: temperature"))
+              lambda p: _scalar_picture(pv, grid, View("temperature", "temperature", "K", _style.temperature_colormap),
+                                        p, title=f"{label}: temperature"))
     if "concentration" in grid.point_data:
         timed(f"{stem}_concentration.png",
-              lambda p: _scalar_picture(pv, grid, CONCENTRATION, p, arrows="drift_velocity",
+              lambda p: _scalar_picture(pv, grid, _concentration_view(), p, arrows="drift_velocity",
                                         title=f"{label}: concentration, arrows: colloid drift"))
     if "velocity" in grid.point_data and "concentration" not in grid.point_data:
         timed(f"{stem}_flow.png", lambda p: _flow_picture(pv, grid, p, title=f"{label}: flow speed and direction"))
@@ -278,8 +294,9 @@ def animate(pv, series: FieldSeries, path: Path, array: str = "concentration") -
     first = grids[0].copy()
     first.points *= MICRONS
     planar = is_planar(first)
-    plotter.add_mesh(first, scalars=array, cmap=CONCENTRATION.cmap, clim=(values.min(), values.max()),
-                     scalar_bar_args=_bar(CONCENTRATION, False))
+    view = _concentration_view()
+    plotter.add_mesh(first, scalars=array, cmap=view.cmap, clim=(values.min(), values.max()),
+                     scalar_bar_args=_bar(view, False))
     if planar:
         plotter.view_xy()
     for grid, t in zip(grids, series.times):
