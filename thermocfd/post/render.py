@@ -32,8 +32,10 @@ class View:
 
 DRIFT = View("drift_speed", "colloid drift speed", "um/s", "magma")
 
-# The case's [pictures] section; set once by render_run (rendering runs in its own process).
+# The case's [pictures] section and the point the 3D slices go through (um); set once by
+# render_run (rendering runs in its own process).
 _style = PicturesSection()
+_focus: tuple[float, float, float] | None = None
 
 
 def _pyvista():
@@ -52,10 +54,17 @@ def _plotter(pv):
     return plotter
 
 
-def _bar(view: View, log: bool) -> dict:
+def _bar(view: View, log: bool, values=None) -> dict:
     title = f"{view.title} ({view.unit})" + (", log scale" if log else "")
+    digits = 3
+    if values is not None and len(values):
+        # enough digits to tell the ends apart (e.g. 300 K +- 0.05 K)
+        low, high = float(np.min(values)), float(np.max(values))
+        spread = high - low
+        if spread > 0:
+            digits = int(min(10, max(3, np.ceil(np.log10(max(abs(low), abs(high)) / spread)) + 2)))
     return {"title": title, "color": "black", "vertical": False, "width": 0.5, "position_x": 0.25,
-            "position_y": 0.03, "title_font_size": 16, "label_font_size": 14, "fmt": "%.3g"}
+            "position_y": 0.03, "title_font_size": 16, "label_font_size": 14, "fmt": f"%.{digits}g"}
 
 
 def _finish(plotter, planar: bool, path: Path, title: str = "") -> None:
@@ -92,7 +101,7 @@ def _scalar_picture(pv, grid, view: View, path: Path, arrows: str | None = None,
     plotter = _plotter(pv)
     shown = _section(grid, planar)
     plotter.add_mesh(shown, scalars=view.array, cmap=view.cmap, log_scale=bool(log), clim=clim,
-                     scalar_bar_args=_bar(view, bool(log)), show_scalar_bar=True)
+                     scalar_bar_args=_bar(view, bool(log), values), show_scalar_bar=True)
     plotter.add_mesh(grid.outline(), color="black", line_width=2)
     if not planar and view.array == "concentration":
         # between the typical and the largest value: shows where the solute gathers
@@ -110,8 +119,12 @@ def _concentration_view() -> View:
 
 
 def _section(grid, planar: bool):
-    """What a picture shows of a field: all of a 2D one, mid-plane slices of a 3D one."""
-    return grid if planar else grid.slice_orthogonal().combine()
+    """What a picture shows of a field: all of a 2D one, slices of a 3D one through the
+    point of interest (a resolved particle's centre, else the middle)."""
+    if planar:
+        return grid
+    x, y, z = _focus if _focus is not None else grid.center
+    return grid.slice_orthogonal(x=x, y=y, z=z).combine()
 
 
 def _add_arrows(plotter, grid, vectors: str, color: str = "white") -> None:
@@ -182,10 +195,14 @@ def _flow_picture(pv, grid, path: Path, title: str = "") -> None:
     planar = is_planar(grid)
     u = np.asarray(grid.point_data["velocity"])
     grid.point_data["flow_speed_um_s"] = np.linalg.norm(u, axis=1) * MICRONS
-    shown = grid if planar else grid.slice(normal="y")  # through the particle centre and the gradient
+    origin = _focus if _focus is not None else grid.center
+    shown = grid if planar else grid.slice(normal="y", origin=origin)  # through the particle centre
     plotter = _plotter(pv)
     view = View("flow_speed_um_s", "flow speed", "um/s", "viridis")
-    plotter.add_mesh(shown, scalars=view.array, cmap=view.cmap, scalar_bar_args=_bar(view, False))
+    top = float(np.max(grid.point_data[view.array]))
+    # speeds from zero: a plug flow must not show its round-off as structure
+    plotter.add_mesh(shown, scalars=view.array, cmap=view.cmap, clim=(0.0, top if top > 0 else 1.0),
+                     scalar_bar_args=_bar(view, False))
     plotter.add_mesh(grid.outline(), color="black", line_width=2)
     _add_arrows(plotter, shown if not planar else grid, "velocity", color="white")
     if not planar:
@@ -200,8 +217,10 @@ def _flow_picture(pv, grid, path: Path, title: str = "") -> None:
 
 def render_run(out_dir: str | Path, case: Case) -> dict[str, float]:
     """Render every picture the run's stored fields allow; returns {png name: seconds}."""
-    global _style
+    global _style, _focus
     _style = case.pictures
+    if case.particle is not None:
+        _focus = (0.0, 0.0, (case.particle.wall_distance or 0.0) * MICRONS)
     pv = _pyvista()
     out_dir = Path(out_dir)
     timings: dict[str, float] = {}
