@@ -23,7 +23,6 @@ from mpi4py import MPI
 
 from .. import log
 from ..case import Case
-from ..fem import compat
 from ..fem.heat import FixedTemperature, HeatProblem
 from ..fem.io import FieldWriter
 from ..fem.mesh import structured_domain

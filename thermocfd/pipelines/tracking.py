@@ -21,7 +21,7 @@ from ..fem import compat
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
 from ..tracking import TrackingConfig, buoyant_weight, grid_fields_from_dolfinx, run_tracking
-from ..tracking.outputs import concentration_profile
+from ..tracking.outputs import concentration_profile, write_particle_cloud
 from .common import PipelineResult, bounding_box, drift_velocity, integrate
 from .soret_cell import build_domain, cell_temperature, wall_average
 
@@ -86,6 +86,8 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         profile = (centres, histogram, stderr, eulerian_bins)
         if spec.trajectories and result.recorder is not None:
             result.recorder.write_vtp(out_dir / "fields" / "trajectories.vtp")
+        if case.output.fields:
+            write_particle_cloud(result.state, result.initial_positions, out_dir / "fields" / "particles.vtp")
     deviation = MPI.COMM_WORLD.bcast(deviation, root=0)
 
     results = {

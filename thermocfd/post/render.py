@@ -240,7 +240,40 @@ def render_run(out_dir: str | Path, case: Case) -> dict[str, float]:
         start = time.perf_counter()
         _trajectory_picture(pv, trajectories, find_series(out_dir), out_dir / "trajectories.png")
         timings["trajectories.png"] = time.perf_counter() - start
+    particles = out_dir / "fields" / "particles.vtp"
+    if particles.exists():
+        start = time.perf_counter()
+        _particle_picture(pv, particles, find_series(out_dir), out_dir / "particles.png")
+        timings["particles.png"] = time.perf_counter() - start
     return timings
+
+
+def _particle_picture(pv, path: Path, series: dict, png: Path) -> None:
+    """The final particle cloud coloured by net speed; particles that left the active
+    state (adsorbed, escaped, stopped) in red."""
+    cloud = pv.read(str(path))
+    cloud.points *= MICRONS
+    cloud.point_data["mean_speed_um_s"] = np.asarray(cloud.point_data["mean_speed"]) * MICRONS
+    plotter = _plotter(pv)
+    planar = True
+    for field_series in series.values():
+        grid = field_series.read(-1)
+        grid.points *= MICRONS
+        planar = is_planar(grid)
+        plotter.add_mesh(grid.outline(), color="black", line_width=2)
+        break
+    status = np.asarray(cloud.point_data["status"])
+    active = cloud.extract_points(np.nonzero(status == 0)[0], adjacent_cells=False)
+    view = View("mean_speed_um_s", "net speed over the run", "um/s", "viridis")
+    if active.n_points:
+        plotter.add_mesh(active, scalars=view.array, cmap=view.cmap, point_size=3,
+                         render_points_as_spheres=True, scalar_bar_args=_bar(view, False))
+    inactive = int(np.count_nonzero(status != 0))
+    if inactive:
+        plotter.add_mesh(cloud.extract_points(np.nonzero(status != 0)[0], adjacent_cells=False), color="red",
+                         point_size=5, render_points_as_spheres=True)
+    _finish(plotter, planar, png, f"{cloud.n_points} particles at the end of the run"
+                                  + (f"; red: {inactive} adsorbed, escaped or stopped" if inactive else ""))
 
 
 def _trajectory_picture(pv, path: Path, series: dict, png: Path) -> None:
@@ -249,7 +282,7 @@ def _trajectory_picture(pv, path: Path, series: dict, png: Path) -> None:
     paths.points *= MICRONS
     plotter = _plotter(pv)
     planar = True
-    for stem, field_series in series.items():
+    for field_series in series.values():
         grid = field_series.read(-1)
         grid.points *= MICRONS
         planar = is_planar(grid)

@@ -209,3 +209,27 @@ def summary_quantities(initial: np.ndarray | ParticleState, final: ParticleState
         out["c_ratio_cold_hot"] = ratio
         out["c_ratio_cold_hot_stderr"] = ratio_se
     return out
+
+
+def write_particle_cloud(state: ParticleState, initial_positions: np.ndarray, path: str | Path,
+                         max_particles: int = 20_000) -> Path | None:
+    """The final particles as VTP points with ``status`` (0 active, 1 adsorbed, 2 escaped,
+    3 invalid), ``id`` and ``mean_speed`` (net displacement / elapsed time, m/s)."""
+    try:
+        import pyvista
+    except ImportError:
+        print(f"thermocfd.tracking: pyvista is not installed; particles not written to {path}")
+        return None
+    positions = to_numpy(state.positions).T  # (3, N) -> (N, 3)
+    initial = to_numpy(initial_positions).T
+    count = positions.shape[0]
+    pick = np.linspace(0, count - 1, min(count, max_particles)).astype(np.int64) if count else np.arange(0)
+    cloud = pyvista.PolyData(np.ascontiguousarray(positions[pick]))
+    cloud.point_data["status"] = to_numpy(state.status)[pick].astype(np.int32)
+    cloud.point_data["id"] = to_numpy(state.ids)[pick].astype(np.int64)
+    elapsed = max(float(state.time), 1e-300)
+    cloud.point_data["mean_speed"] = np.linalg.norm(positions[pick] - initial[pick], axis=1) / elapsed
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cloud.save(str(path))
+    return path
