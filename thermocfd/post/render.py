@@ -248,6 +248,21 @@ def render_run(out_dir: str | Path, case: Case) -> dict[str, float]:
     return timings
 
 
+def _draw_domain(plotter, series: dict, faded_concentration: bool) -> bool:
+    """Outline (and faded concentration) of the run's first field file under particle
+    pictures; returns whether the domain is planar."""
+    for field_series in series.values():
+        grid = field_series.read(-1)
+        grid.points *= MICRONS
+        planar = is_planar(grid)
+        if faded_concentration and "concentration" in grid.point_data:
+            plotter.add_mesh(_section(grid, planar), scalars="concentration",
+                             cmap="Greys", opacity=0.35, show_scalar_bar=False)
+        plotter.add_mesh(grid.outline(), color="black", line_width=2)
+        return planar
+    return True
+
+
 def _particle_picture(pv, path: Path, series: dict, png: Path) -> None:
     """The final particle cloud coloured by net speed; particles that left the active
     state (adsorbed, escaped, stopped) in red."""
@@ -255,13 +270,7 @@ def _particle_picture(pv, path: Path, series: dict, png: Path) -> None:
     cloud.points *= MICRONS
     cloud.point_data["mean_speed_um_s"] = np.asarray(cloud.point_data["mean_speed"]) * MICRONS
     plotter = _plotter(pv)
-    planar = True
-    for field_series in series.values():
-        grid = field_series.read(-1)
-        grid.points *= MICRONS
-        planar = is_planar(grid)
-        plotter.add_mesh(grid.outline(), color="black", line_width=2)
-        break
+    planar = _draw_domain(plotter, series, faded_concentration=False)
     status = np.asarray(cloud.point_data["status"])
     active = cloud.extract_points(np.nonzero(status == 0)[0], adjacent_cells=False)
     view = View("mean_speed_um_s", "net speed over the run", "um/s", "viridis")
@@ -281,16 +290,7 @@ def _trajectory_picture(pv, path: Path, series: dict, png: Path) -> None:
     paths = pv.read(str(path))
     paths.points *= MICRONS
     plotter = _plotter(pv)
-    planar = True
-    for field_series in series.values():
-        grid = field_series.read(-1)
-        grid.points *= MICRONS
-        planar = is_planar(grid)
-        if "concentration" in grid.point_data:
-            plotter.add_mesh(_section(grid, planar), scalars="concentration",
-                             cmap="Greys", opacity=0.35, show_scalar_bar=False)
-        plotter.add_mesh(grid.outline(), color="black", line_width=2)
-        break
+    planar = _draw_domain(plotter, series, faded_concentration=True)
     shown = min(paths.n_cells, 25)  # more paths than this is spaghetti
     subset = paths.extract_cells(np.arange(shown))
     plotter.add_mesh(subset, scalars="time", cmap="plasma", line_width=2,
