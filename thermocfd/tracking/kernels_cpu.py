@@ -27,7 +27,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .rng import PURPOSE_NOISE, PURPOSE_WALL, normals3, split_key, uniforms4
+from .rng import FASTMATH, PURPOSE_NOISE, PURPOSE_WALL, normals3, split_key, uniforms4
 
 # Face kinds (order of faces: x-, x+, y-, y+, z-, z+)
 FACE_REFLECT = 0
@@ -43,7 +43,7 @@ INVALID = 3  # a non-finite position was produced (NaN guard)
 _MAX_REFLECTIONS = 8
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FASTMATH)
 def _cell(x, origin, inv_h, n):
     g = (x - origin) * inv_h
     i = int(math.floor(g))
@@ -59,7 +59,7 @@ def _cell(x, origin, inv_h, n):
     return i, f
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FASTMATH)
 def sample_nodes(nodes, x, y, z, ox, oy, oz, ihx, ihy, ihz):
     """Trilinear drift and D at (x, y, z), and the gradient of the interpolated D."""
     i, fx = _cell(x, ox, ihx, nodes.shape[0])
@@ -94,7 +94,7 @@ def sample_nodes(nodes, x, y, z, ox, oy, oz, ihx, ihy, ihz):
     return bx, by, bz, d, gx * ihx, gy * ihy, gz * ihz
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FASTMATH)
 def _sample_mask(mask, x, y, z, ox, oy, oz, ihx, ihy, ihz):
     i, fx = _cell(x, ox, ihx, mask.shape[0])
     j, fy = _cell(y, oy, ihy, mask.shape[1])
@@ -111,7 +111,7 @@ def _sample_mask(mask, x, y, z, ox, oy, oz, ihx, ihy, ihz):
     return m
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath=FASTMATH)
 def _wall_axis(v, lo, hi, kind_lo, kind_hi, p_lo, p_hi, pid, step, hits, k0, k1):
     """Apply the two walls of one axis; returns (v, event, hits), event = status or 0."""
     for _ in range(_MAX_REFLECTIONS):
@@ -137,7 +137,7 @@ def _wall_axis(v, lo, hi, kind_lo, kind_hi, p_lo, p_hi, pid, step, hits, k0, k1)
     return min(max(v, lo), hi), ACTIVE, hits
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
 def advance_cpu(pos, status, ids, nodes, mask, use_mask, origin, inv_h, box_lo, box_hi,
                 face_kind, stick, seed, step0, n_steps, dt, heun, trilinear_grad_d):
     """Advance all ACTIVE particles by ``n_steps`` steps of size ``dt`` (in place)."""
