@@ -29,7 +29,7 @@ from ..physics.fluid import FluidProperties
 from . import compat
 from .forms import BDF_COEFFICIENTS, buoyant_flow_residual
 from .heat import ConvectiveCooling, FixedTemperature, HeatFlux
-from .linear import DIRECT, forget_options, set_options
+from .linear import DIRECT, forget_options, set_options, shift_history
 from .mesh import Domain
 
 
@@ -177,8 +177,7 @@ class BuoyantFlowProblem:
         state (``initial_conduction_guess`` or an earlier solution)."""
         order = 1 if self._steps == 0 else 2
         self._dt.value = dt / self.time_scale
-        self._history[1].x.array[:] = self._history[0].x.array
-        self._history[0].x.array[:] = self.solution.x.array
+        shift_history(self._history, self.solution)
         report = self._newton(*self._transient_forms(order), max_iterations, 1e-9, quiet=True)
         self._steps += 1
         self.time += dt

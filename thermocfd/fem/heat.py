@@ -19,7 +19,7 @@ import ufl
 
 from . import compat
 from .forms import heat_forms
-from .linear import DIRECT, LinearSystem, iterative_options
+from .linear import DIRECT, LinearSystem, iterative_options, shift_history
 from .mesh import Domain
 
 Coefficient = Union[float, Mapping[str, float], Callable]
@@ -173,11 +173,8 @@ class HeatProblem:
         steps_in_history = 1 if (order == 1 or self._steps == 0) else 2
         self._dt.value = dt / self.time_scale
         system = self._system(steps_in_history)
-        if getattr(system, "assembled_for_dt", None) != dt:
-            system.assemble_matrix()
-            system.assembled_for_dt = dt
-        self._history[1].x.array[:] = self._history[0].x.array
-        self._history[0].x.array[:] = self.temperature.x.array
+        system.assemble_for(dt)
+        shift_history(self._history, self.temperature)
         system.solve()
         self._steps += 1
         self.time += dt

@@ -66,6 +66,12 @@ class LinearSystem:
         self.iterations = 0
         self.assemble_matrix()
 
+    def assemble_for(self, key) -> None:
+        """Reassemble the matrix only when ``key`` (e.g. the time step) has changed."""
+        if getattr(self, "_assembled_for", None) != key:
+            self.assemble_matrix()
+            self._assembled_for = key
+
     def assemble_matrix(self) -> None:
         self.A.zeroEntries()
         dolfinx.fem.petsc.assemble_matrix(self.A, self.a, bcs=self.bcs)
@@ -95,3 +101,9 @@ class LinearSystem:
         self.ksp.destroy()
         self.A.destroy()
         self.b.destroy()
+
+
+def shift_history(history, current) -> None:
+    """Before a BDF step: u^{n-1} <- u^n, u^n <- the current solution."""
+    history[1].x.array[:] = history[0].x.array
+    history[0].x.array[:] = current.x.array

@@ -74,6 +74,17 @@ class Domain:
         return self.comm.allreduce(self.mesh.topology.index_map(tdim).size_local, op=MPI.SUM)
 
 
+def mesh_bounds(mesh) -> tuple[np.ndarray, np.ndarray]:
+    """Global (lower, upper) corners of a mesh's geometry, 3 components (mesh units)."""
+    x = mesh.geometry.x
+    local_lower = x.min(axis=0) if x.size else np.full(3, np.inf)
+    local_upper = x.max(axis=0) if x.size else np.full(3, -np.inf)
+    lower, upper = np.empty(3), np.empty(3)
+    mesh.comm.Allreduce(np.ascontiguousarray(local_lower, dtype=np.float64), lower, op=MPI.MIN)
+    mesh.comm.Allreduce(np.ascontiguousarray(local_upper, dtype=np.float64), upper, op=MPI.MAX)
+    return lower, upper
+
+
 _GMSH_READY = False
 
 

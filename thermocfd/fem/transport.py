@@ -29,7 +29,7 @@ from mpi4py import MPI
 from ..physics import DiffusivityLaw, SoretLaw
 from . import compat
 from .forms import soret_transport_forms
-from .linear import DIRECT, LinearSystem, iterative_options
+from .linear import DIRECT, LinearSystem, iterative_options, shift_history
 from .mesh import Domain
 
 
@@ -182,11 +182,8 @@ class SoretTransportProblem:
         steps_in_history = 1 if (order == 1 or self._steps == 0) else 2
         self._dt.value = dt / self.time_scale
         system = self._system(steps_in_history, self.bcs)
-        if getattr(system, "assembled_for_dt", None) != dt:
-            system.assemble_matrix()
-            system.assembled_for_dt = dt
-        self._history[1].x.array[:] = self._history[0].x.array
-        self._history[0].x.array[:] = self.slotboom.x.array
+        system.assemble_for(dt)
+        shift_history(self._history, self.slotboom)
         system.solve()
         self._steps += 1
         self.time += dt

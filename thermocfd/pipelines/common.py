@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dolfinx.fem
-import numpy as np
 from mpi4py import MPI
 
 
@@ -23,15 +22,6 @@ def integrate(domain, integrand) -> float:
     """Assemble a scalar UFL form over all ranks."""
     local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(integrand))
     return domain.comm.allreduce(local, op=MPI.SUM)
-
-
-def bounding_box(domain) -> tuple[np.ndarray, np.ndarray]:
-    """Global (min, max) corners of the mesh in scaled coordinates."""
-    x = domain.mesh.geometry.x
-    lo, hi = np.empty(3), np.empty(3)
-    domain.comm.Allreduce(np.ascontiguousarray(x.min(axis=0)), lo, op=MPI.MIN)
-    domain.comm.Allreduce(np.ascontiguousarray(x.max(axis=0)), hi, op=MPI.MAX)
-    return lo, hi
 
 
 def drift_velocity(domain, temperature, solute, velocity=None, degree: int = 2):

@@ -26,10 +26,11 @@ from ..fem import compat
 from ..fem.convection import BuoyantFlowProblem
 from ..fem.heat import FixedTemperature, HeatFlux
 from ..fem.io import FieldWriter
+from ..fem.mesh import mesh_bounds
 from ..fem.transport import FixedConcentration, Outflow, SoretTransportProblem
 from ..physics import BOLTZMANN, analytic
 from ..physics.heating import GaussianBeam
-from .common import PipelineResult, bounding_box, drift_velocity, integrate
+from .common import PipelineResult, drift_velocity, integrate
 from .soret_cell import build_domain, fit_soret_coefficient, wall_average
 
 
@@ -38,7 +39,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     with timer("mesh"):
         domain = build_domain(case)
     log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D")
-    lo, hi = bounding_box(domain)
+    lo, hi = mesh_bounds(domain.mesh)
     shape = case.geometry.shape
     chamber = shape == "chamber"
     fluid = fl.at(0.5 * (t.hot + t.cold) if shape == "two_wall_cell" else t.ambient)  # Boussinesq reference
@@ -88,8 +89,8 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
             log.info("steady buoyant flow coupled to heat (Newton)")
             report = flow.solve(max_iterations=case.flow.newton_max_iterations)
         u, T = flow.velocity(), flow.temperature()
-    T_max = _max_of(domain, T)
-    T_min = -_max_of(domain, -T)
+    T_max = _max_of(T.function_space, T)
+    T_min = -_max_of(T.function_space, -T)
     dT = T_max - T_ref if shape != "two_wall_cell" else t.hot - t.cold
     rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * dT * length**3
 
@@ -102,13 +103,13 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         mass0 = c0 * volume
         c = transport.solve_steady(total_mass=mass0 if transport.closed else None)
 
-    speed = _max_of(domain, ufl.sqrt(ufl.dot(u, u)))
+    speed = _max_of(T.function_space, ufl.sqrt(ufl.dot(u, u)))
     T_mean = 0.5 * (T_max + T_min)
     D_mean = float(solute.diffusivity.diffusivity(T_mean))
     S_true = float(solute.soret_coefficient.soret_coefficient(T_mean))
     grad_T = ufl.grad(T) / domain.length_scale
     D_T = solute.soret_coefficient.soret_coefficient(T) * solute.diffusivity.diffusivity(T)
-    drift = _max_of(domain, abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
+    drift = _max_of(T.function_space, abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
     S_apparent = fit_soret_coefficient(domain, c, T) if shape != "channel" else math.nan
     results = {
         "rayleigh_number": rayleigh,
@@ -135,9 +136,9 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         units["temperature_rise_max"] = "K"
         units.update({"c_max_rel": "1", "c_min_rel": "1", "c_max_position": "m", "c_min_position": "m"})
     elif chamber:
-        c_max = _max_of(domain, c)
+        c_max = _max_of(T.function_space, c)
         results.update({"temperature_rise_max": T_max - T_ref, "accumulation_factor": c_max / c0,
-                        "depletion_factor": -_max_of(domain, -c) / c0})
+                        "depletion_factor": -_max_of(T.function_space, -c) / c0})
         units.update({"temperature_rise_max": "K", "accumulation_factor": "1", "depletion_factor": "1"})
     else:
         results.update({
@@ -239,13 +240,14 @@ def _track(case: Case, domain, T, u, c, c0: float, length: float, D: float) -> d
     }
 
 
-def _max_of(domain, expression) -> float:
-    """Largest value of a UFL expression at the nodes of a P2 interpolant."""
-    V = compat.function_space(domain.mesh, "Lagrange", 2)
+def _max_of(V, expression) -> float:
+    """Largest value of a UFL expression at the nodes of its interpolant in V (the P2
+    temperature space, so no space is built per call)."""
     f = dolfinx.fem.Function(V)
     compat.interpolate(f, expression)
-    local = float(np.max(f.x.array)) if f.x.array.size else -math.inf
-    return domain.comm.allreduce(local, op=MPI.MAX)
+    owned = f.x.array[: V.dofmap.index_map.size_local]
+    local = float(np.max(owned)) if owned.size else -math.inf
+    return V.mesh.comm.allreduce(local, op=MPI.MAX)
 
 
 def _wall_size(domain, wall: str) -> float:

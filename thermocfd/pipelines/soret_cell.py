@@ -23,10 +23,10 @@ from ..case import Case
 from ..fem import compat
 from ..fem.heat import FixedTemperature, HeatProblem
 from ..fem.io import FieldWriter
-from ..fem.mesh import Domain, chamber, heated_channel, read_msh, two_wall_cell
+from ..fem.mesh import Domain, chamber, heated_channel, mesh_bounds, read_msh, two_wall_cell
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
-from .common import PipelineResult, bounding_box, drift_velocity, integrate
+from .common import PipelineResult, drift_velocity, integrate
 
 
 def build_domain(case: Case) -> Domain:
@@ -217,7 +217,7 @@ def _transient(case, domain, transport, steady, mass0, writer, T_out, v_out, tim
 def _profile(case: Case, domain: Domain, c, T) -> dict[str, np.ndarray]:
     """c and T along the cell's centre line, next to the analytic steady profile."""
     t = case.temperature
-    lo, hi = bounding_box(domain)
+    lo, hi = mesh_bounds(domain.mesh)
     centre = 0.5 * (lo + hi)
     xs = np.linspace(lo[0], hi[0], 101)
     points = np.tile(centre, (xs.size, 1))

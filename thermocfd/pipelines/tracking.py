@@ -18,11 +18,12 @@ from mpi4py import MPI
 from .. import log
 from ..case import Case
 from ..fem import compat
+from ..fem.mesh import mesh_bounds
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
-from ..tracking import TrackingConfig, buoyant_weight, grid_fields_from_dolfinx, run_tracking
+from ..tracking import TrackingConfig, buoyant_weight, grid_fields_from_dolfinx, run_tracking, suggest_time_step
 from ..tracking.outputs import concentration_profile, write_particle_cloud
-from .common import PipelineResult, bounding_box, drift_velocity, integrate
+from .common import PipelineResult, drift_velocity, integrate
 from .soret_cell import build_domain, cell_temperature, wall_average
 
 
@@ -45,7 +46,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
                                           length_scale=domain.length_scale)
     log.info(f"tracking grid: {fields.shape} nodes, spacing {fields.spacing[0]:.3g} m")
 
-    lo, hi = bounding_box(domain)
+    lo, hi = mesh_bounds(domain.mesh)
     length = (hi[0] - lo[0]) * domain.length_scale
     T_mean = 0.5 * (t.hot + t.cold)
     tau = analytic.soret_cell_relaxation_time(float(solute.diffusivity.diffusivity(T_mean)),
@@ -55,21 +56,19 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     if spec.particle_radius is not None and any(case.gravity):
         external_force = buoyant_weight(spec.particle_radius, spec.particle_density,
                                         case.fluid.at(T_mean).density, case.gravity)
+    duration = spec.duration or 5.0 * tau
+    dt = spec.time_step or suggest_time_step(fields)
+    steps = max(1, int(np.ceil(duration / dt)))
     config = TrackingConfig(
-        n_particles=spec.particles, duration=spec.duration or 5.0 * tau, dt=spec.time_step,
+        n_particles=spec.particles, n_steps=steps, dt=dt,
         backend=spec.backend, dtype=spec.precision, scheme=spec.scheme, seed=spec.seed,
         walls="reflect" if spec.walls == "reflect" else {"x-": "adsorb", "x+": "adsorb"},
         sticking_probability=spec.sticking_probability, external_force=external_force,
-        record_every=0, cell_axis=0, histogram_bins=spec.bins)
-    if spec.trajectories:
-        config.record_every = 1  # refined below once the step count is known
-        config.record_particles = spec.trajectories
-    log.info(f"tracking {spec.particles} particles for {config.duration:.4g} s "
-             f"({config.duration / tau:.1f} relaxation times)")
+        record_every=max(1, steps // 100) if spec.trajectories else 0,
+        record_particles=spec.trajectories, cell_axis=0, histogram_bins=spec.bins)
+    log.info(f"tracking {spec.particles} particles for {duration:.4g} s "
+             f"({duration / tau:.1f} relaxation times)")
     with timer("tracking"):
-        steps_estimate = _estimate_steps(fields, config)
-        if spec.trajectories:
-            config.record_every = max(1, steps_estimate // 100)
         result = run_tracking(fields, config, comm=MPI.COMM_WORLD)
     summary = dict(result.summary)
     log.info(f"tracked {summary['tracking_steps']} steps on {summary['tracking_backend']}: "
@@ -111,13 +110,6 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
             temperature = _on_space(T, c.function_space)
             writer.write([temperature, c, drift_velocity(domain, T, solute, degree=case.mesh.degree)])
     return PipelineResult(results, units, {"temperature": T, "concentration": c}, domain)
-
-
-def _estimate_steps(fields, config: TrackingConfig) -> int:
-    from ..tracking import suggest_time_step
-
-    dt = config.dt if config.dt is not None else suggest_time_step(fields, config.dt_fraction)
-    return max(1, int(np.ceil(config.duration / dt)))
 
 
 def _on_space(function, V):

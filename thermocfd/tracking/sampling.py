@@ -20,16 +20,9 @@ from .fields import GridFields, finite_difference_gradient, node_diffusivity
 
 def mesh_bounds(mesh) -> tuple[np.ndarray, np.ndarray]:
     """Global (lower, upper) corners of a dolfinx mesh's geometry (3 components)."""
-    from mpi4py import MPI
+    from ..fem.mesh import mesh_bounds as bounds
 
-    x = mesh.geometry.x
-    local_lower = x.min(axis=0) if x.size else np.full(3, np.inf)
-    local_upper = x.max(axis=0) if x.size else np.full(3, -np.inf)
-    lower = np.empty(3)
-    upper = np.empty(3)
-    mesh.comm.Allreduce(np.ascontiguousarray(local_lower, dtype=np.float64), lower, op=MPI.MIN)
-    mesh.comm.Allreduce(np.ascontiguousarray(local_upper, dtype=np.float64), upper, op=MPI.MAX)
-    return lower, upper
+    return bounds(mesh)
 
 
 def local_cell_sizes(mesh) -> np.ndarray:
