@@ -2,10 +2,13 @@
 
 import json
 import math
+import re
 
+import numpy as np
 import pytest
 
 import thermocfd
+from thermocfd.errors import ThermocfdError
 
 CASE = "cases/soret_cell.toml"
 
@@ -59,3 +62,44 @@ def test_imported_gmsh_mesh(repo_root, tmp_path):
     results = run(repo_root, tmp_path, 'mesh.file="../meshes/two_wall_cell_2d.msh"', 'mesh.unit="1 um"')
     assert results["c_ratio_cold_hot"] == pytest.approx(math.exp(0.5), rel=1e-6)
     assert results["num_cells"] > 100
+
+
+def _as_vtu(repo_root, tmp_path, tag_data="tags", fluid_tag=10):
+    """The shipped gmsh mesh rewritten by meshio as VTU with bare integer tags (no names)."""
+    import meshio
+
+    mesh = meshio.read(repo_root / "meshes" / "two_wall_cell_2d.msh")
+    cell_data = {}
+    if tag_data:
+        cell_data[tag_data] = [np.where(block.dim == 2, fluid_tag, values)
+                               for block, values in zip(mesh.cells, mesh.cell_data["gmsh:physical"])]
+    path = tmp_path / "cell.vtu"
+    meshio.write(path, meshio.Mesh(mesh.points, mesh.cells, cell_data=cell_data))
+    return path
+
+
+def test_imported_meshio_mesh_with_named_tags(repo_root, tmp_path):
+    """Any meshio format: a VTU with integer tags named in the case file runs like the .msh."""
+    path = _as_vtu(repo_root, tmp_path)
+    reference = run(repo_root, tmp_path / "msh", 'mesh.file="../meshes/two_wall_cell_2d.msh"', 'mesh.unit="1 um"')
+    results = run(repo_root, tmp_path / "vtu", f'mesh.file="{path}"', 'mesh.unit="1 um"',
+                  "mesh.tags={fluid = 10, hot = 1, cold = 2, walls = 3}")
+    assert results["num_cells"] == reference["num_cells"]
+    assert results["c_ratio_cold_hot"] == pytest.approx(reference["c_ratio_cold_hot"], rel=1e-12)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ((), "mesh has no boundary named 'hot'"),
+    (("mesh.tags={hot = 7}",), "no cells or facets carry tag 7 (named 'hot')"),
+    (("mesh.tags={hot = -1}",), "mesh.tags.hot"),
+])
+def test_imported_meshio_mesh_bad_tags(repo_root, tmp_path, overrides, message):
+    path = _as_vtu(repo_root, tmp_path)
+    with pytest.raises(ThermocfdError, match=re.escape(message)):
+        run(repo_root, tmp_path / "out", f'mesh.file="{path}"', *overrides)
+
+
+def test_imported_meshio_mesh_without_tags(repo_root, tmp_path):
+    path = _as_vtu(repo_root, tmp_path, tag_data=None)
+    with pytest.raises(ThermocfdError, match="no integer cell tags"):
+        run(repo_root, tmp_path / "out", f'mesh.file="{path}"')

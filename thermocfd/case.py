@@ -168,8 +168,10 @@ class GeometrySection:
 class MeshSection:
     resolution: float = quantity("", positive, default=1.0, doc="refines the whole mesh (larger = finer)")
     degree: int = quantity(default=1, doc="Lagrange degree of T and c (1 or 2)")
-    file: str | None = quantity(default=None, doc="a gmsh .msh file with physical groups, instead of the builder")
+    file: str | None = quantity(default=None, doc="a mesh file instead of the builder: gmsh .msh with physical "
+                                "groups, or any format meshio reads, with integer cell/facet tags")
     unit: float = quantity("m", positive, default=1.0, doc="length of one coordinate unit of the mesh file")
+    tags: dict[str, int] = quantity(default={}, doc="names of the file's integer tags, e.g. {fluid = 1, hot = 2}")
 
 
 @dataclass
@@ -384,6 +386,13 @@ def _parse_value(annotation: Any, raw: Any, key: str, metadata: dict) -> Any:
         if raw not in choices:
             raise CaseError(key, raw, f"must be one of {', '.join(map(repr, choices))}")
         return raw
+    if origin is dict:
+        if not isinstance(raw, dict):
+            raise CaseError(key, raw, "expected a table of name = integer tag")
+        for name, tag in raw.items():
+            if isinstance(tag, bool) or not isinstance(tag, int) or tag <= 0:
+                raise CaseError(f"{key}.{name}", tag, "expected a positive integer tag")
+        return dict(raw)
     if origin is list:
         if not isinstance(raw, list) or len(raw) != 3:
             raise CaseError(key, raw, "expected a vector of 3 components")
@@ -531,8 +540,6 @@ def _finish(case: Case) -> Case:
                 path = Path(case.mesh.file)
         if not path.exists():
             raise CaseError("mesh.file", case.mesh.file, "file not found")
-        if path.suffix != ".msh":
-            raise CaseError("mesh.file", case.mesh.file, "expected a gmsh .msh file")
         case.mesh.file = str(path)
     if case.temperature is not None:
         t = case.temperature

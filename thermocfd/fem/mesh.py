@@ -1,4 +1,4 @@
-"""Meshes with named regions and boundaries: gmsh builders and .msh import.
+"""Meshes with named regions and boundaries: gmsh builders, .msh and meshio import.
 
 Coordinates inside the solvers are scaled, ``x* = x / length_scale``, so that a cell
 of 100 um is a unit-sized domain and the matrices are well conditioned. A
@@ -9,6 +9,8 @@ of 100 um is a unit-sized domain and the matrices are well conditioned. A
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -202,6 +204,92 @@ def read_msh(path: str | Path, unit: float = 1.0, comm: MPI.Comm = MPI.COMM_WORL
                              "regions and boundaries (gmsh 'Physical Surface/Volume/Curve')")
     scale = length_scale if length_scale is not None else extent * unit
     return _to_domain(gmsh, comm, gdim, scale, {"file": str(path)}, coordinate_factor=unit / scale)
+
+
+# cell-data arrays under which meshio's readers return integer tags, in order of preference
+MESHIO_TAG_DATA = ("gmsh:physical", "medit:ref", "cell_tags", "CellEntityIds", "tags", "markers")
+
+
+def read_mesh(path: str | Path, unit: float = 1.0, comm: MPI.Comm = MPI.COMM_WORLD,
+              length_scale: float | None = None, names: dict[str, int] | None = None) -> Domain:
+    """Import a user mesh: gmsh ``.msh`` directly, any other format meshio reads (VTU,
+    XDMF, Medit, MED, Abaqus...) through meshio, with its integer cell tags.
+
+    Cells and facets carry integer tags (a cell-data array named one of
+    :data:`MESHIO_TAG_DATA`); names come from the file (gmsh physical names, meshio
+    field data) or ``names`` (name -> tag, e.g. ``{"fluid": 1, "hot": 2}``); a tag left
+    unnamed is called ``region_<tag>`` / ``boundary_<tag>``.
+    """
+    path = Path(path)
+    if path.suffix == ".msh":
+        domain = read_msh(path, unit, comm, length_scale)
+    else:
+        converted, error = None, None
+        if comm.rank == 0:
+            try:
+                converted = _meshio_to_msh(path)
+            except ThermocfdError as exc:
+                error = str(exc)
+        error, converted = comm.bcast((error, converted), root=0)
+        if error:
+            raise ThermocfdError(error)
+        try:
+            domain = read_msh(converted, unit, comm, length_scale)
+        finally:
+            if comm.rank == 0:
+                Path(converted).unlink()
+        domain.metadata["file"] = str(path)
+    if names:
+        _rename_tags(domain, names, path)
+    return domain
+
+
+def _meshio_to_msh(path: Path) -> str:
+    """Rewrite a meshio-readable mesh as a gmsh 2.2 file (physical tags = its cell tags)."""
+    try:
+        import meshio
+    except ImportError:
+        raise ThermocfdError(f"{path}: reading non-gmsh meshes needs meshio (pip install meshio)") from None
+    try:
+        mesh = meshio.read(path)
+    except Exception as exc:  # meshio raises many types for unreadable files
+        raise ThermocfdError(f"{path}: meshio cannot read it ({exc})") from None
+    key = next((k for k in MESHIO_TAG_DATA if k in mesh.cell_data), None)
+    if key is None:
+        found = ", ".join(sorted(mesh.cell_data)) or "none"
+        raise ThermocfdError(f"{path}: no integer cell tags (looked for cell data "
+                             f"{', '.join(MESHIO_TAG_DATA)}; the file has: {found})")
+    tdim = max(block.dim for block in mesh.cells)
+    blocks, tags = [], []
+    for block, values in zip(mesh.cells, mesh.cell_data[key]):
+        if block.dim in (tdim, tdim - 1):
+            blocks.append((block.type, block.data))
+            tags.append(np.asarray(values, dtype=int).ravel())
+    field_data = {name: np.asarray(value, dtype=int)[:2] for name, value in mesh.field_data.items()
+                  if np.asarray(value).size >= 2}
+    out = meshio.Mesh(mesh.points, blocks, cell_data={"gmsh:physical": tags, "gmsh:geometrical": tags},
+                      field_data=field_data)
+    handle, name = tempfile.mkstemp(suffix=".msh", prefix="thermocfd_import_")
+    os.close(handle)
+    meshio.write(name, out, file_format="gmsh22", binary=False)
+    return name
+
+
+def _rename_tags(domain: Domain, names: dict[str, int], path: Path) -> None:
+    """Give integer tags the names a case file uses (``mesh.tags``)."""
+    for name, tag in names.items():
+        in_regions = [old for old, t in domain.regions.items() if t == tag]
+        in_boundaries = [old for old, t in domain.boundaries.items() if t == tag]
+        if in_regions and in_boundaries:
+            raise ThermocfdError(f"{path}: tag {tag} (named {name!r}) is both a cell and a facet tag; "
+                                 "renumber one of them")
+        if not in_regions and not in_boundaries:
+            raise ThermocfdError(f"{path}: no cells or facets carry tag {tag} (named {name!r}); region tags: "
+                                 f"{sorted(domain.regions.values())}, boundary tags: {sorted(domain.boundaries.values())}")
+        table = domain.regions if in_regions else domain.boundaries
+        for old in in_regions or in_boundaries:
+            del table[old]
+        table[name] = tag
 
 
 def structured_domain(extent: Sequence[float], cells: Sequence[int], boundaries: dict[str, Callable],

@@ -7,6 +7,12 @@ comes from the 6 N unit rigid motions, ``F_slip`` from the slip problem with all
 particles held fixed, all solved with ONE assembled operator and preconditioner. The
 force- and torque-free motion with external loads ``F_ext`` is ``V = R^-1 (F_slip + F_ext)``.
 Forces are the weak-form reactions (:meth:`StokesProblem.rigid_body_loads`).
+
+``F_slip`` needs no solve of its own: by the reciprocal theorem, which holds exactly for
+the discrete symmetric system, the load of the slip problem along unit motion j equals the
+work of the slip data g against the reactions r_j of the unit-motion solution j,
+``e_j . r_slip = g . r_j`` (both sums over the Dirichlet dofs). So 6 N solves give R and
+F_slip; only the flow field of the moving particles, when wanted, costs one more.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+from mpi4py import MPI
 
 from ..errors import ThermocfdError
 from ..physics.phoresis import blake_stokeslet, stokeslet
@@ -120,6 +127,7 @@ class MobilityProblem:
                                     velocity_scale=velocity_scale, **stokes_options)
         self.timings = {"setup": time.perf_counter() - start}
         self._resistance_scaled: np.ndarray | None = None
+        self._reactions: list[np.ndarray] = []  # residuals of the unit motions (owned dofs)
         ell = domain.length_scale
         s = self.stokes
         # generalised velocity / force scales per particle (translation, rotation)
@@ -146,12 +154,14 @@ class MobilityProblem:
             self.stokes.set_rigid_motion(p.region, m[:3], m[3:], slip=slip and p.slip_coefficient is not None,
                                          scaled=True)
 
-    def _raw_loads(self) -> np.ndarray:
-        return np.concatenate([self.stokes._rigid_loads_scaled(p.region) for p in self.particles])
+    def _raw_loads(self, residual: np.ndarray | None = None) -> np.ndarray:
+        if residual is None:
+            residual = self.stokes.residual().array_r
+        return np.concatenate([self.stokes._rigid_loads_scaled(p.region, residual) for p in self.particles])
 
-    def _loads(self) -> np.ndarray:
-        """Loads of the last solve, corrected for the far field when asked."""
-        raw = self._raw_loads()
+    def _loads(self, residual: np.ndarray | None = None) -> np.ndarray:
+        """Loads of the last solve (or of a given residual), corrected for the far field."""
+        raw = self._raw_loads(residual)
         return raw if self.far_field is None else self.far_field_correction() @ raw
 
     def far_field_correction(self) -> np.ndarray:
@@ -211,12 +221,15 @@ class MobilityProblem:
                 self.far_field_correction()
             n = 6 * len(self.particles)
             R = np.zeros((n, n))
+            self._reactions = []
             for j in range(n):
                 motion = np.zeros(n)
                 motion[j] = 1.0
                 self._set_all(motion, slip=False)
                 self.stokes.solve()
-                R[:, j] = -self._loads()
+                residual = self.stokes.residual().array_r.copy()
+                self._reactions.append(residual)
+                R[:, j] = -self._loads(residual)
             self._resistance_scaled = R
             self.timings["resistance"] = time.perf_counter() - start
         return self._resistance_scaled
@@ -225,13 +238,28 @@ class MobilityProblem:
         """R in SI (F = -R V): blocks N s/m, N s, N m s."""
         return self._f_scale[:, None] * self.resistance_matrix_scaled() / self._v_scale[None, :]
 
-    def slip_loads_scaled(self) -> np.ndarray:
-        """Force/torque of the slip alone with all particles held fixed (solver units)."""
+    def slip_loads_scaled(self, reciprocal: bool = True) -> np.ndarray:
+        """Force/torque of the slip alone with all particles held fixed (solver units).
+
+        reciprocal: from the slip data and the unit motions' reactions (no solve; see the
+        module notes), else by solving the slip problem. A body force breaks the identity
+        (its work enters both sides), so it is then always solved.
+        """
         start = time.perf_counter()
+        reciprocal = reciprocal and self.stokes.body_force is None
+        if reciprocal:
+            self.resistance_matrix_scaled()
         self._set_all(np.zeros(6 * len(self.particles)), slip=True)
-        self.stokes.solve()
+        if reciprocal:
+            g = self.stokes.boundary_data()
+            local = np.array([g @ r for r in self._reactions])
+            raw = -self.domain.comm.allreduce(local, op=MPI.SUM)
+            loads = raw if self.far_field is None else self.far_field_correction() @ raw
+        else:
+            self.stokes.solve()
+            loads = self._loads()
         self.timings["slip"] = time.perf_counter() - start
-        return self._loads()
+        return loads
 
     def solve(self, external_force: Sequence[float] | np.ndarray | None = None,
               temperature_gradient: Sequence[float] | None = None,

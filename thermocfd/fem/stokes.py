@@ -35,8 +35,9 @@ from ..errors import SolverError, ThermocfdError
 from . import compat
 from .linear import forget_options, set_options
 from .mesh import Domain
-from .stokes_forms import (boussinesq_force, sphere_normal, stokes_forms, stokes_preconditioner_forms,
-                           stress_residual, thermo_osmotic_slip)
+from .stokes_forms import (boussinesq_force, pressure_mass_form, scalar_velocity_laplacian, sphere_normal,
+                           stokes_forms, stress_residual, thermo_osmotic_slip)
+from .stokes_preconditioner import BlockPreconditioner, pressure_mass_options, velocity_amg_options
 
 _counter = itertools.count()
 
@@ -108,49 +109,22 @@ Condition = Union[NoSlip, PrescribedVelocity, ThermoOsmoticSlip, Pressure, Rigid
 
 
 # --- solver options --------------------------------------------------------------------
-def iterative_options(rtol: float = 1e-9, krylov: str = "minres", velocity_pc: str = "gamg",
-                      pressure_pc: str = "chebyshev", max_it: int = 1000) -> dict[str, object]:
-    """MINRES (or GMRES) with the block-diagonal preconditioner diag(AMG(A_u), M_p/mu).
+def iterative_options(rtol: float = 1e-8, krylov: str = "gmres", velocity_amg: str = "gamg",
+                      pressure_pc: str = "chebyshev", max_it: int = 1000,
+                      dim: int = 3) -> dict[str, object]:
+    """GMRES with the block upper-triangular preconditioner ``[[AMG(L) (x) I, B^T], [0,
+    -M_p/mu]]``, or MINRES with the block-diagonal one (:mod:`.stokes_preconditioner`).
 
-    velocity_pc "gamg" (default): smoothed aggregation with the rigid-body modes as near
-    null space (set by :class:`StokesProblem`), Chebyshev-Jacobi smoothing; "hypre":
-    BoomerAMG (HMIS coarsening, ext+i interpolation, threshold 0.5 for 3D).
-
-    The pressure mass matrix is applied with a few Chebyshev-Jacobi steps using the
-    known bounds of the Jacobi-scaled P1 mass matrix spectrum ([1/2, 5/2] on tetrahedra,
-    [1/2, 2] on triangles), which makes it a much better Schur-complement surrogate than
-    one Jacobi sweep at negligible cost.
+    Keys are relative to the Stokes solver's prefix; the inner solvers' options carry
+    ``velocity_`` and ``pressure_``. velocity_amg: "gamg" (PETSc's smoothed aggregation)
+    or "hypre" (BoomerAMG).
     """
-    opts: dict[str, object] = {
-        "ksp_type": krylov, "ksp_rtol": rtol, "ksp_atol": 1e-50, "ksp_max_it": max_it,
-        "pc_type": "fieldsplit", "pc_fieldsplit_type": "additive",
-        "fieldsplit_u_ksp_type": "preonly",
-        "fieldsplit_p_ksp_type": "preonly",
-    }
+    opts: dict[str, object] = {"ksp_type": krylov, "ksp_rtol": rtol, "ksp_atol": 1e-50,
+                               "ksp_max_it": max_it}
     if krylov == "gmres":
         opts["ksp_gmres_restart"] = 200
-    if velocity_pc == "hypre":
-        opts.update({"fieldsplit_u_pc_type": "hypre", "fieldsplit_u_pc_hypre_type": "boomeramg",
-                     "fieldsplit_u_pc_hypre_boomeramg_strong_threshold": 0.5,
-                     "fieldsplit_u_pc_hypre_boomeramg_coarsen_type": "HMIS",
-                     "fieldsplit_u_pc_hypre_boomeramg_interp_type": "ext+i",
-                     "fieldsplit_u_pc_hypre_boomeramg_P_max": 4,
-                     "fieldsplit_u_pc_hypre_boomeramg_agg_nl": 1})
-    elif velocity_pc == "gamg":
-        opts.update({"fieldsplit_u_pc_type": "gamg", "fieldsplit_u_pc_gamg_threshold": 0.02,
-                     "fieldsplit_u_mg_levels_ksp_type": "chebyshev",
-                     "fieldsplit_u_mg_levels_pc_type": "jacobi"})
-    else:
-        raise ValueError(f"velocity_pc must be 'hypre' or 'gamg', got {velocity_pc!r}")
-    if pressure_pc == "chebyshev":
-        opts.update({"fieldsplit_p_ksp_type": "chebyshev", "fieldsplit_p_ksp_max_it": 3,
-                     "fieldsplit_p_ksp_norm_type": "none",
-                     "fieldsplit_p_ksp_chebyshev_eigenvalues": "0.5,2.5",
-                     "fieldsplit_p_pc_type": "jacobi"})
-    elif pressure_pc == "jacobi":
-        opts["fieldsplit_p_pc_type"] = "jacobi"
-    else:
-        raise ValueError(f"pressure_pc must be 'chebyshev' or 'jacobi', got {pressure_pc!r}")
+    opts.update({f"velocity_{key}": value for key, value in velocity_amg_options(velocity_amg).items()})
+    opts.update({f"pressure_{key}": value for key, value in pressure_mass_options(pressure_pc, dim).items()})
     return opts
 
 
@@ -317,7 +291,11 @@ class StokesProblem:
     ``f(x)`` of the physical coordinate (needs ``viscosity_scale``).
     temperature: dolfinx Function (K) on the same mesh: drives slip, mu(T), buoyancy.
     body_force: ``f(x)`` (UFL, N/m^3) of the physical coordinate, added to buoyancy.
-    solver: "iterative" (MINRES + block preconditioner) or "direct" (MUMPS).
+    solver: "iterative" (Krylov + block preconditioner) or "direct" (MUMPS).
+    krylov: "gmres" (default; block-triangular preconditioner) or "minres" (block diagonal).
+    rtol: relative tolerance of the preconditioned residual (1e-8: forces to ~1e-8).
+    options: PETSc options overriding the defaults, keys relative to the solver's prefix
+    (e.g. ``{"velocity_pc_type": "hypre"}``).
     null_space: attach the constant-pressure null space; default: when velocity is
     prescribed on the whole boundary.
 
@@ -328,9 +306,8 @@ class StokesProblem:
     def __init__(self, domain: Domain, viscosity, conditions: Sequence[Condition], *,
                  temperature: dolfinx.fem.Function | None = None, body_force: Callable | None = None,
                  buoyancy: Boussinesq | None = None, velocity_scale: float = 1.0,
-                 viscosity_scale: float | None = None, solver: str = "iterative", rtol: float = 1e-9,
-                 velocity_block: str = "strain", pressure_mass_scale: float = 1.0,
-                 options: dict | None = None,
+                 viscosity_scale: float | None = None, solver: str = "iterative", rtol: float = 1e-8,
+                 krylov: str = "gmres", options: dict | None = None,
                  null_space: bool | None = None):
         self.domain = domain
         mesh = domain.mesh
@@ -376,6 +353,8 @@ class StokesProblem:
         self._rigid_dofs: dict[str, np.ndarray] = {}
         covered = []
         tractions = []
+        velocity_nodes = []  # P2 nodes with a velocity condition (all components)
+        self._velocity_data: list[tuple[dolfinx.fem.Function, np.ndarray]] = []  # (values, nodes)
         n = ufl.FacetNormal(mesh)
         for condition in self.conditions:
             if isinstance(condition, Pressure):
@@ -407,15 +386,20 @@ class StokesProblem:
                 elif not isinstance(condition, NoSlip):
                     raise TypeError(f"not a Stokes boundary condition: {condition!r}")
             self.bcs.append(dolfinx.fem.dirichletbc(value, dofs))
+            velocity_nodes.append(dofs)
+            self._velocity_data.append((value, dofs))
         # solid regions that are not rigid bodies are at rest
         for name in self.solid_regions:
             if name not in self._rigid:
                 cells = domain.cell_tags.find(domain.region_tag(name))
                 dofs = compat.locate_dofs_topological(self.V, tdim, cells)
                 self.bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.V), dofs))
+                velocity_nodes.append(dofs)
         self._pinned = self._pinned_pressure_dofs() if self.solid_regions else np.zeros(0, np.int32)
+        pressure_bcs = []
         if self.solid_regions:
-            self.bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.Q), self._pinned))
+            pressure_bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.Q), self._pinned))
+            self.bcs += pressure_bcs
         if null_space is None:
             null_space = not tractions and self._boundary_fully_covered(covered)
         self.has_null_space = bool(null_space)
@@ -424,12 +408,10 @@ class StokesProblem:
         u, p = ufl.TrialFunction(self.V), ufl.TrialFunction(self.Q)
         v, q = ufl.TestFunction(self.V), ufl.TestFunction(self.Q)
         self._zero = compat.constant(mesh, 0.0)
-        pin = bool(self.solid_regions)
+        solid_dx = (domain.dx()(tuple(domain.region_tag(name) for name in self.solid_regions))
+                    if self.solid_regions else None)
         a, L = stokes_forms(u, p, v, q, self.mu, dx, self._zero, body_force=self.body_force,
-                            tractions=tractions, pressure_block=pin)
-        if pin:
-            # zero terms over all cells: diagonal entries for the solid-region dofs
-            a[0][0] += self._zero * ufl.inner(u, v) * domain.dx()
+                            tractions=tractions, solid_dx=solid_dx)
         self._a = dolfinx.fem.form(a)
         self._L = dolfinx.fem.form(L)
         self._residual = dolfinx.fem.form(stress_residual(self.velocity, self.pressure, v, self.mu, dx,
@@ -442,16 +424,6 @@ class StokesProblem:
         V_map, bs = self.V.dofmap.index_map, self.V.dofmap.index_map_bs
         Q_map = self.Q.dofmap.index_map
         self._u_size = V_map.size_local * bs
-        offset_u = V_map.local_range[0] * bs + Q_map.local_range[0]
-        offset_p = offset_u + self._u_size
-        self.is_u = PETSc.IS().createStride(self._u_size, offset_u, 1, comm=PETSc.COMM_SELF)
-        self.is_u.setBlockSize(bs)
-        self.is_p = PETSc.IS().createStride(Q_map.size_local, offset_p, 1, comm=PETSc.COMM_SELF)
-        # Rigid-body modes: the near null space of the strain operator, which aggregation
-        # AMG (GAMG) needs for elasticity-like blocks; PCFieldSplit attaches it to the
-        # velocity sub-matrix when composed with the velocity index set.
-        self._near_null_space = self._rigid_body_modes()
-        self.is_u.compose("nearnullspace", self._near_null_space)
 
         self.null_space = None
         if self.has_null_space:
@@ -466,32 +438,24 @@ class StokesProblem:
 
         self.solver = solver
         if solver == "iterative":
-            opts = iterative_options(rtol)
+            opts = iterative_options(rtol, krylov, dim=domain.dim)
         elif solver == "direct":
             opts = direct_options(self.has_null_space)
         else:
             raise ValueError(f"solver must be 'iterative' or 'direct', got {solver!r}")
         opts.update(options or {})
-        self.P = None
-        if solver == "iterative":
-            pa = stokes_preconditioner_forms(u, p, v, q, self.mu, dx, velocity_block=velocity_block,
-                                             pressure_scale=pressure_mass_scale)
-            if pin:
-                pa[0][0] += self._zero * ufl.inner(u, v) * domain.dx()
-                pa[1][1] += self._zero * p * q * domain.dx()
-            self._pa = dolfinx.fem.form(pa)
-            self.P = dolfinx.fem.petsc.assemble_matrix_block(self._pa, bcs=self.bcs)
-            self.P.assemble()
+        self.krylov = str(opts["ksp_type"])  # minres: block-diagonal preconditioner, else triangular
         self.prefix = f"thermocfd_stokes_{next(_counter)}_"
-        self.ksp = PETSc.KSP().create(domain.comm)
-        self.ksp.setOptionsPrefix(self.prefix)
         self._options = dict(opts)
         set_options(self.prefix, self._options)
-        self.ksp.setOperators(self.A, self.P if self.P is not None else self.A)
+        self.ksp = PETSc.KSP().create(domain.comm)
+        self.ksp.setOptionsPrefix(self.prefix)
+        self.ksp.setOperators(self.A)
+        self._preconditioner = None
         if solver == "iterative":
-            pc = self.ksp.getPC()
-            pc.setType("fieldsplit")
-            pc.setFieldSplitIS(("u", self.is_u), ("p", self.is_p))
+            self._setup_block_preconditioner(np.unique(np.concatenate(velocity_nodes)).astype(np.int32)
+                                             if velocity_nodes else np.zeros(0, np.int32),
+                                             pressure_bcs, solid_dx)
         self.ksp.setFromOptions()
         self.iterations: list[int] = []
         self.setup_time = None
@@ -511,36 +475,55 @@ class StokesProblem:
         solid_dofs = compat.locate_dofs_topological(self.Q, tdim, np.concatenate(solid).astype(np.int32))
         return solid_dofs[touched.x.array[solid_dofs] == 0.0].astype(np.int32)
 
-    def _rigid_body_modes(self) -> PETSc.NullSpace:
-        V = self.V
-        bs = V.dofmap.index_map_bs
-        n_owned = V.dofmap.index_map.size_local
-        x = V.tabulate_dof_coordinates()[:n_owned]
-        x = x - self.domain.comm.allreduce(x.sum(axis=0), op=MPI.SUM) / max(
-            1, self.domain.comm.allreduce(n_owned, op=MPI.SUM))
-        modes = []
-        for i in range(bs):
-            m = np.zeros((n_owned, bs))
-            m[:, i] = 1.0
-            modes.append(m)
-        if bs == 3:
-            for i, j in ((0, 1), (1, 2), (2, 0)):
-                m = np.zeros((n_owned, 3))
-                m[:, i], m[:, j] = -x[:, j], x[:, i]
-                modes.append(m)
-        elif bs == 2:
-            m = np.zeros((n_owned, 2))
-            m[:, 0], m[:, 1] = -x[:, 1], x[:, 0]
-            modes.append(m)
-        vecs = []
-        for m in modes:  # modified Gram-Schmidt (PETSc wants an orthonormal basis)
-            vec = PETSc.Vec().createMPI((n_owned * bs, PETSc.DECIDE), bsize=bs, comm=self.domain.comm)
-            vec.array[:] = m.ravel()
-            for other in vecs:
-                vec.axpy(-vec.dot(other), other)
-            vec.normalize()
-            vecs.append(vec)
-        return PETSc.NullSpace().create(vectors=vecs, comm=self.domain.comm)
+    def _setup_block_preconditioner(self, velocity_nodes: np.ndarray, pressure_bcs: list, solid_dx) -> None:
+        """Assemble the scalar velocity Laplacian and the pressure mass matrix and hang
+        :class:`BlockPreconditioner` on the Krylov solver."""
+        mesh = self.domain.mesh
+        S = compat.function_space(mesh, "Lagrange", 2)
+        u, v = ufl.TrialFunction(S), ufl.TestFunction(S)
+        p, q = ufl.TrialFunction(self.Q), ufl.TestFunction(self.Q)
+        # every velocity condition fixes all components, so the scalar matrix takes the
+        # same nodes as Dirichlet rows
+        self._scalar_bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), velocity_nodes, S)]
+        self._pressure_bcs = pressure_bcs
+        self._velocity_form = dolfinx.fem.form(scalar_velocity_laplacian(u, v, self.mu, self.dx, self._zero, solid_dx))
+        self._pressure_form = dolfinx.fem.form(pressure_mass_form(p, q, self.mu, self.dx, self._zero, solid_dx))
+        self.velocity_matrix = dolfinx.fem.petsc.assemble_matrix(self._velocity_form, bcs=self._scalar_bcs)
+        self.velocity_matrix.assemble()
+        self.pressure_matrix = dolfinx.fem.petsc.assemble_matrix(self._pressure_form, bcs=self._pressure_bcs)
+        self.pressure_matrix.assemble()
+        inner = []
+        for name, matrix in (("velocity_", self.velocity_matrix), ("pressure_", self.pressure_matrix)):
+            ksp = PETSc.KSP().create(self.domain.comm)
+            ksp.setOptionsPrefix(self.prefix + name)
+            ksp.setOperators(matrix)
+            ksp.setFromOptions()
+            inner.append(ksp)
+        coupling = None
+        if self.krylov != "minres":
+            # B^T, rows of the owned velocity dofs, columns of the owned pressure dofs
+            V_map, Q_map = self.V.dofmap.index_map, self.Q.dofmap.index_map
+            first = V_map.local_range[0] * self.V.dofmap.index_map_bs + Q_map.local_range[0]
+            rows = PETSc.IS().createStride(self._u_size, first, 1, comm=self.domain.comm)
+            cols = PETSc.IS().createStride(Q_map.size_local, first + self._u_size, 1, comm=self.domain.comm)
+            coupling = self.A.createSubMatrix(rows, cols)
+            rows.destroy()
+            cols.destroy()
+        self._preconditioner = BlockPreconditioner(*inner, dim=self.domain.dim, velocity_size=self._u_size,
+                                                   coupling=coupling)
+        pc = self.ksp.getPC()
+        pc.setType(PETSc.PC.Type.PYTHON)
+        pc.setPythonContext(self._preconditioner)
+
+    def _reassemble_preconditioner(self) -> None:
+        for matrix, form, bcs in ((self.velocity_matrix, self._velocity_form, self._scalar_bcs),
+                                  (self.pressure_matrix, self._pressure_form, self._pressure_bcs)):
+            matrix.zeroEntries()
+            dolfinx.fem.petsc.assemble_matrix(matrix, form, bcs=bcs)
+            matrix.assemble()
+        for ksp, matrix in ((self._preconditioner.velocity_ksp, self.velocity_matrix),
+                            (self._preconditioner.pressure_ksp, self.pressure_matrix)):
+            ksp.setOperators(matrix)
 
     def _boundary_fully_covered(self, covered: list[np.ndarray]) -> bool:
         mesh = self.domain.mesh
@@ -566,11 +549,9 @@ class StokesProblem:
             self.A.zeroEntries()
             dolfinx.fem.petsc.assemble_matrix_block(self.A, self._a, bcs=self.bcs)
             self.A.assemble()
-            if self.P is not None:
-                self.P.zeroEntries()
-                dolfinx.fem.petsc.assemble_matrix_block(self.P, self._pa, bcs=self.bcs)
-                self.P.assemble()
-            self.ksp.setOperators(self.A, self.P if self.P is not None else self.A)
+            if self._preconditioner is not None:
+                self._reassemble_preconditioner()
+            self.ksp.setOperators(self.A)
 
     def set_boundary_velocity(self, boundary: str, value) -> None:
         """Velocity (m/s) on a PrescribedVelocity boundary: vector or f(x) of physical x."""
@@ -650,7 +631,7 @@ class StokesProblem:
         """Solve with the current boundary values; (velocity, pressure) in scaled units."""
         self.assemble_rhs()
         self.ksp.solve(self.b, self.x)
-        if self._options:  # the fieldsplit blocks and GAMG/MUMPS have read theirs now
+        if self._options:  # the inner solvers, AMG and MUMPS have read theirs now
             forget_options(self.prefix, self._options)
             self._options = {}
         reason = self.ksp.getConvergedReason()
@@ -676,6 +657,17 @@ class StokesProblem:
         vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         return vec
 
+    def boundary_data(self) -> np.ndarray:
+        """Current Dirichlet velocity values (scaled) on the owned velocity dofs, zero on
+        free dofs; blocked layout like :meth:`residual`. Solids at rest contribute zero."""
+        bs = self.V.dofmap.index_map_bs
+        n_owned = self.V.dofmap.index_map.size_local
+        data = np.zeros((n_owned, bs))
+        for value, nodes in self._velocity_data:
+            nodes = nodes[nodes < n_owned]
+            data[nodes] = value.x.array.reshape(-1, bs)[nodes]
+        return data.ravel()
+
     def rigid_body_loads(self, region: str) -> tuple[np.ndarray, np.ndarray]:
         """Hydrodynamic force (N) and torque about the centre (N m) on a rigid body.
 
@@ -685,8 +677,10 @@ class StokesProblem:
         forces = self._rigid_loads_scaled(region)
         return forces[:3] * self.force_scale, forces[3:] * self.torque_scale
 
-    def _rigid_loads_scaled(self, region: str) -> np.ndarray:
-        r = self.residual().array_r  # owned entries, blocked layout
+    def _rigid_loads_scaled(self, region: str, residual: np.ndarray | None = None) -> np.ndarray:
+        """Force and torque (solver units) from the residual (owned entries, blocked
+        layout; assembled here unless given)."""
+        r = self.residual().array_r if residual is None else residual
         bs = self.V.dofmap.index_map_bs
         n_owned = self.V.dofmap.index_map.size_local
         dofs = self._rigid_dofs[region]
@@ -709,8 +703,11 @@ class StokesProblem:
     def destroy(self) -> None:
         self.ksp.destroy()
         self.A.destroy()
-        if self.P is not None:
-            self.P.destroy()
+        if self._preconditioner is not None:
+            self._preconditioner.velocity_ksp.destroy()
+            self._preconditioner.pressure_ksp.destroy()
+            self.velocity_matrix.destroy()
+            self.pressure_matrix.destroy()
         self.b.destroy()
         self.x.destroy()
         for projector, _, _ in self._slip.values():

@@ -23,7 +23,7 @@ from ..case import Case
 from ..fem import compat
 from ..fem.heat import FixedTemperature, HeatProblem
 from ..fem.io import FieldWriter
-from ..fem.mesh import Domain, chamber, heated_channel, mesh_bounds, read_msh, two_wall_cell
+from ..fem.mesh import Domain, chamber, heated_channel, mesh_bounds, read_mesh, two_wall_cell
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
 from .common import PipelineResult, drift_velocity, integrate
@@ -32,7 +32,7 @@ from .common import PipelineResult, drift_velocity, integrate
 def build_domain(case: Case) -> Domain:
     g, m = case.geometry, case.mesh
     if m.file is not None:
-        domain = read_msh(m.file, unit=m.unit)
+        domain = read_mesh(m.file, unit=m.unit, names=m.tags)
         for name in ("hot", "cold"):
             domain.boundary_tag(name)  # a clear error if the file lacks the group
         return domain
