@@ -16,7 +16,7 @@ import pytest
 from thermocfd.tracking import GridFields, ParticleState, Tracker
 from thermocfd.tracking.kernels_gpu import CUDA_SOURCE
 
-from cuda_shim import SHIM  # noqa: E402
+from cuda_shim import compile_on_host  # noqa: E402
 
 HOST_DRIVER = r"""
 extern "C" void run(double *pos, signed char *status, const u64 *ids, long long n,
@@ -60,19 +60,7 @@ def test_cuda_source_compiles_with_nvcc(tmp_path):
 
 @pytest.fixture(scope="module")
 def host_kernel(tmp_path_factory):
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ not available")
-    folder = tmp_path_factory.mktemp("cuda_on_host")
-    source = folder / "kernel_host.cpp"
-    source.write_text(SHIM + CUDA_SOURCE + HOST_DRIVER)
-    library = folder / "kernel_host.so"
-    result = subprocess.run([gxx, "-O2", "-std=c++14", "-ffp-contract=off", "-fno-strict-aliasing",
-                             "-fPIC", "-shared",
-                             "-Wno-unknown-pragmas", "-o", str(library), str(source)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    run = ctypes.CDLL(str(library)).run
+    run = compile_on_host(tmp_path_factory.mktemp("cuda_on_host"), CUDA_SOURCE + HOST_DRIVER, "kernel_host").run
     run.restype = None
     return run
 

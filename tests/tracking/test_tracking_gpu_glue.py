@@ -9,8 +9,6 @@ numba backend's.
 """
 
 import ctypes
-import shutil
-import subprocess
 import sys
 import types
 
@@ -20,7 +18,7 @@ import pytest
 from thermocfd.tracking import GridFields, ParticleState, Tracker, kernels_gpu, tracker as tracker_module
 from thermocfd.tracking.kernels_gpu import CUDA_SOURCE
 
-from cuda_shim import SHIM  # noqa: E402
+from cuda_shim import compile_on_host  # noqa: E402
 
 LAUNCHERS = r"""
 #define LAUNCHER(NAME, real)                                                                   \
@@ -51,19 +49,7 @@ _CTYPES = {np.dtype(np.int32): ctypes.c_int, np.dtype(np.int64): ctypes.c_longlo
 
 @pytest.fixture(scope="module")
 def host_library(tmp_path_factory):
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ not available")
-    folder = tmp_path_factory.mktemp("fake_cupy")
-    source = folder / "kernel.cpp"
-    source.write_text(SHIM + CUDA_SOURCE + LAUNCHERS)
-    library = folder / "kernel.so"
-    result = subprocess.run([gxx, "-O2", "-std=c++14", "-ffp-contract=off", "-fno-strict-aliasing",
-                             "-fPIC", "-shared",
-                             "-Wno-unknown-pragmas", "-o", str(library), str(source)],
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return ctypes.CDLL(str(library))
+    return compile_on_host(tmp_path_factory.mktemp("fake_cupy"), CUDA_SOURCE + LAUNCHERS, "kernel")
 
 
 class _Kernel:

@@ -353,8 +353,8 @@ class StokesProblem:
         self._rigid_dofs: dict[str, np.ndarray] = {}
         covered = []
         tractions = []
-        velocity_nodes = []  # P2 nodes with a velocity condition (all components)
-        self._velocity_data: list[tuple[dolfinx.fem.Function, np.ndarray]] = []  # (values, nodes)
+        # (values, P2 nodes) of every velocity condition; each fixes all components
+        self._velocity_data: list[tuple[dolfinx.fem.Function, np.ndarray]] = []
         n = ufl.FacetNormal(mesh)
         for condition in self.conditions:
             if isinstance(condition, Pressure):
@@ -386,15 +386,15 @@ class StokesProblem:
                 elif not isinstance(condition, NoSlip):
                     raise TypeError(f"not a Stokes boundary condition: {condition!r}")
             self.bcs.append(dolfinx.fem.dirichletbc(value, dofs))
-            velocity_nodes.append(dofs)
             self._velocity_data.append((value, dofs))
         # solid regions that are not rigid bodies are at rest
         for name in self.solid_regions:
             if name not in self._rigid:
                 cells = domain.cell_tags.find(domain.region_tag(name))
                 dofs = compat.locate_dofs_topological(self.V, tdim, cells)
-                self.bcs.append(dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.V), dofs))
-                velocity_nodes.append(dofs)
+                rest = dolfinx.fem.Function(self.V)
+                self.bcs.append(dolfinx.fem.dirichletbc(rest, dofs))
+                self._velocity_data.append((rest, dofs))
         self._pinned = self._pinned_pressure_dofs() if self.solid_regions else np.zeros(0, np.int32)
         pressure_bcs = []
         if self.solid_regions:
@@ -453,12 +453,9 @@ class StokesProblem:
         self.ksp.setOperators(self.A)
         self._preconditioner = None
         if solver == "iterative":
-            self._setup_block_preconditioner(np.unique(np.concatenate(velocity_nodes)).astype(np.int32)
-                                             if velocity_nodes else np.zeros(0, np.int32),
-                                             pressure_bcs, solid_dx)
+            self._setup_block_preconditioner(pressure_bcs, solid_dx)
         self.ksp.setFromOptions()
         self.iterations: list[int] = []
-        self.setup_time = None
         self._residual_vector = dolfinx.fem.petsc.create_vector(self._residual)
 
     # -- set-up helpers --
@@ -475,7 +472,7 @@ class StokesProblem:
         solid_dofs = compat.locate_dofs_topological(self.Q, tdim, np.concatenate(solid).astype(np.int32))
         return solid_dofs[touched.x.array[solid_dofs] == 0.0].astype(np.int32)
 
-    def _setup_block_preconditioner(self, velocity_nodes: np.ndarray, pressure_bcs: list, solid_dx) -> None:
+    def _setup_block_preconditioner(self, pressure_bcs: list, solid_dx) -> None:
         """Assemble the scalar velocity Laplacian and the pressure mass matrix and hang
         :class:`BlockPreconditioner` on the Krylov solver."""
         mesh = self.domain.mesh
@@ -484,6 +481,8 @@ class StokesProblem:
         p, q = ufl.TrialFunction(self.Q), ufl.TestFunction(self.Q)
         # every velocity condition fixes all components, so the scalar matrix takes the
         # same nodes as Dirichlet rows
+        velocity_nodes = np.unique(np.concatenate([nodes for _, nodes in self._velocity_data]
+                                                  or [np.zeros(0, np.int32)])).astype(np.int32)
         self._scalar_bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), velocity_nodes, S)]
         self._pressure_bcs = pressure_bcs
         self._velocity_form = dolfinx.fem.form(scalar_velocity_laplacian(u, v, self.mu, self.dx, self._zero, solid_dx))

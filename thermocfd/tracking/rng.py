@@ -142,12 +142,8 @@ def inverse_normal_cdf(p):
 @numba.njit(cache=True, fastmath=FASTMATH)
 def normals3(pid, step, purpose, k0, k1):
     """Three independent N(0, 1) doubles (inverse CDF of the first three Philox words)."""
-    pid = np.uint64(pid)
-    step = np.uint64(step)
-    r0, r1, r2, _ = philox4x32_10(pid & _MASK, pid >> _SHIFT, step & _MASK,
-                                  np.uint64(purpose), k0, k1)
-    return (inverse_normal_cdf(to_unit_open(r0)), inverse_normal_cdf(to_unit_open(r1)),
-            inverse_normal_cdf(to_unit_open(r2)))
+    u0, u1, u2, _ = uniforms4(pid, step, purpose, k0, k1)
+    return inverse_normal_cdf(u0), inverse_normal_cdf(u1), inverse_normal_cdf(u2)
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
