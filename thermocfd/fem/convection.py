@@ -6,31 +6,42 @@ converges quadratically where a Picard iteration would crawl at larger Rayleigh 
 Inertia ``rho (u.grad)u`` is optional: negligible in microfluidic chambers (Re << 1),
 needed for benchmarks such as de Vahl Davis' cavity (Pr = 0.71).
 
+Conjugate chips: with ``fluid_regions`` the heat equation is solved on every cell (per-region
+conductivity and heat capacity), the flow only in the fluid regions: velocity dofs of solid
+cells (and so on fluid-solid interfaces) are zero, pressure dofs that no fluid cell touches
+are fixed, and flow, buoyancy and heat advection are integrated over the fluid cells.
+
 Scaled units: lengths by l (the domain's scale), velocity by kappa / l (thermal
-diffusion speed), pressure by mu_ref kappa / l^2; temperature in kelvin. Reported in SI.
+diffusion speed of the fluid), pressure by mu_ref kappa / l^2, conductivities by the
+fluid's, heat capacities by the fluid's rho c_p; temperature in kelvin. Reported in SI.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import dolfinx.fem
 import dolfinx.fem.petsc
+import dolfinx.mesh
 import numpy as np
 import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
 from .. import log
-from ..errors import SolverError
+from ..errors import SolverError, ThermocfdError
 from ..physics.fluid import FluidProperties
 from . import compat
-from .forms import BDF_COEFFICIENTS, buoyant_flow_residual
-from .heat import ConvectiveCooling, FixedTemperature, HeatFlux
+from .forms import BDF_COEFFICIENTS, buoyant_flow_residual, facet_flux_term
+from .heat import (ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux, dirichlet_weights, facet_measures,
+                   exterior_boundary, facet_set_area, facet_set_kinds, heater_target_kind, reaction,
+                   region_volume)
 from .linear import DIRECT, forget_options, set_options, shift_history
 from .mesh import Domain
+from .stokes import NoSlip, PrescribedVelocity, Pressure, SurfaceProjector, ThermoOsmoticSlip
+from .stokes_forms import sphere_normal, thermo_osmotic_slip
 
 
 @dataclass
@@ -38,6 +49,41 @@ class NewtonReport:
     iterations: int = 0
     residuals: list[float] = field(default_factory=list)
     converged: bool = False
+    slip_iterations: int = 0  # outer fixed-point iterations of the thermo-osmotic slip
+
+
+def _scalar_field(domain: Domain, value, scale: float):
+    """A number, a UFL expression or f(x) of the physical coordinate (UFL), times scale."""
+    if isinstance(value, ufl.core.expr.Expr):  # before callable(): UFL expressions are callable too
+        return value * scale
+    if callable(value):
+        return value(domain.physical_coordinates()) * scale
+    return compat.constant(domain.mesh, float(value) * scale)
+
+
+def _region_table(domain: Domain, table: Mapping[str, float] | None, fluid_names: Sequence[str],
+                  fluid_value: float, what: str) -> dict[str, float] | None:
+    """{region: value} for every region, fluid regions defaulting to the fluid's value;
+    None when a solid region has no value."""
+    table = dict(table or {})
+    unknown = set(table) - set(domain.regions)
+    if unknown:
+        raise ThermocfdError(f"{what}: no region named {sorted(unknown)} (regions: {sorted(domain.regions)})")
+    for name in fluid_names:
+        table.setdefault(name, fluid_value)
+    if set(table) != set(domain.regions):
+        return None
+    return table
+
+
+def _dg0_field(domain: Domain, table: Mapping[str, float], scale: float) -> dolfinx.fem.Function:
+    V0 = compat.function_space(domain.mesh, "DG", 0)
+    values = dolfinx.fem.Function(V0)
+    cell_dofs = compat.cell_dofs(V0)
+    for name, number in table.items():
+        values.x.array[cell_dofs[domain.cell_tags.find(domain.region_tag(name)), 0]] = number * scale
+    values.x.scatter_forward()
+    return values
 
 
 class BuoyantFlowProblem:
@@ -45,13 +91,49 @@ class BuoyantFlowProblem:
     ``inflow`` profile on one boundary and a traction-free ``outflow`` on another.
 
     ``gravity``: SI vector (its first ``dim`` components act in the mesh plane).
-    ``thermal_conditions``: :mod:`thermocfd.fem.heat` conditions on named boundaries.
+    ``thermal_conditions``: :mod:`thermocfd.fem.heat` conditions on named boundaries:
+    :class:`FixedTemperature`, :class:`HeatFlux` (W/m^2 into the domain; on an *interior*
+    facet group, e.g. a thin-film heater between glass and liquid, a surface source whose
+    whole power ``value x area`` goes into the cells on both sides), :class:`ConvectiveCooling`
+    and :class:`HeaterPower` (W, W/m in 2D, on a boundary or spread over a region's volume).
+    ``heat_source``: UFL expression, W/m^3, acting in the fluid; ``heat_sources``:
+    (region name or None for every cell, W/m^3 as a number, UFL expression or f(x)) pairs.
+
+    Conjugate heat transfer: ``fluid_regions`` names the regions where the liquid flows
+    (None: every cell is fluid). ``conductivity`` (W/(m K)) and ``heat_capacity`` (rho c_p,
+    J/(m^3 K)) are per-region tables; fluid regions default to the fluid's values, solid
+    regions need a conductivity (and a heat capacity for transients).
+
+    ``flow_conditions``: :mod:`thermocfd.fem.stokes` conditions on named boundaries:
+    :class:`NoSlip`, :class:`PrescribedVelocity` (m/s, a vector or ``f(x)`` of the physical
+    coordinate, NumPy, shape (3, N) -> (gdim, N)), :class:`Pressure` (Pa: ``sigma n = -p n``;
+    0 is a free "do-nothing" outflow) and :class:`ThermoOsmoticSlip` (``u = chi (I - n n)
+    grad T`` on the fluid side of the wall). Every exterior fluid boundary not named is a
+    no-slip wall, and so is every fluid-solid interface (velocity dofs of solid cells are
+    zero) unless it carries a slip condition. Where conditions share dofs (corners), slip
+    overrides walls and solids at rest, which override prescribed velocities. Without a
+    Pressure (or ``outflow``) boundary the pressure is pinned at one fluid node (one: a
+    closed chip with two separate liquid regions needs an open boundary on each).
+    ``inflow=(boundary, f)`` (f a UFL function of the physical coordinate, m/s) and
+    ``outflow=boundary`` are the older spelling of a prescribed velocity and a zero Pressure.
+
+    Thermo-osmotic slip depends on T, an unknown of the Newton iteration: it is a Dirichlet
+    value recomputed from the current temperature (surface L2 projection of the tangential
+    gradient) in an outer fixed-point loop around Newton, until the slip changes by less
+    than ``slip_rtol`` (relative). The slip's feedback on T is heat advection, of relative
+    size the Peclet number, so the loop contracts fast (about Pe per iteration).
     """
 
     def __init__(self, domain: Domain, fluid: FluidProperties, gravity: Sequence[float],
                  thermal_conditions: Sequence, *, reference_temperature: float, inertia: bool = False,
                  heat_source=None, temperature_degree: int = 2,
-                 inflow: tuple[str, Callable] | None = None, outflow: str | None = None):
+                 inflow: tuple[str, Callable] | None = None, outflow: str | None = None,
+                 fluid_regions: Sequence[str] | None = None,
+                 conductivity: Mapping[str, float] | None = None,
+                 heat_capacity: Mapping[str, float] | None = None,
+                 heat_sources: Sequence[tuple[str | None, object]] = (),
+                 flow_conditions: Sequence = (),
+                 slip_rtol: float = 1e-10, max_slip_iterations: int = 50):
         self.domain = domain
         self.fluid = fluid
         mesh = domain.mesh
@@ -60,69 +142,254 @@ class BuoyantFlowProblem:
         self.kappa = fluid.thermal_diffusivity
         self.velocity_scale = self.kappa / ell
         self.mu_ref = float(fluid.viscosity.viscosity(reference_temperature))
+        self.pressure_scale = self.mu_ref * self.kappa / ell**2
         self.reference_temperature = reference_temperature
+        self.slip_rtol = slip_rtol
+        self.max_slip_iterations = max_slip_iterations
         g = np.asarray(gravity, dtype=float)[:dim]
         self.gravity_magnitude = float(np.linalg.norm(g))
         direction = g / self.gravity_magnitude if self.gravity_magnitude > 0 else np.zeros(dim)
+
+        # --- regions -----------------------------------------------------------------
+        if fluid_regions is None:
+            self.fluid_regions = list(domain.regions)
+            self.solid_regions: list[str] = []
+        else:
+            for name in fluid_regions:
+                domain.region_tag(name)
+            self.fluid_regions = list(fluid_regions)
+            self.solid_regions = [name for name in domain.regions if name not in self.fluid_regions]
+        restricted = bool(self.solid_regions)
+        self._dx = ufl.dx(domain=mesh)
+        if restricted:
+            self._flow_dx = domain.dx()(tuple(domain.region_tag(name) for name in self.fluid_regions))
+            self._solid_dx = domain.dx()(tuple(domain.region_tag(name) for name in self.solid_regions))
+        else:
+            self._flow_dx, self._solid_dx = None, None
+        self._zero = compat.constant(mesh, 0.0)
+
+        # per-region conductivity and heat capacity, scaled by the fluid's
+        k_table = _region_table(domain, conductivity, self.fluid_regions, fluid.thermal_conductivity, "conductivity")
+        if k_table is None:
+            missing = sorted(set(domain.regions) - set(conductivity or {}) - set(self.fluid_regions))
+            raise ThermocfdError(f"no thermal conductivity given for solid region(s) {missing}")
+        uniform = conductivity is None or all(v == fluid.thermal_conductivity for v in k_table.values())
+        self.conductivity = 1.0 if uniform else _dg0_field(domain, k_table, 1.0 / fluid.thermal_conductivity)
+        c_fluid = fluid.density * fluid.heat_capacity
+        c_table = _region_table(domain, heat_capacity, self.fluid_regions, c_fluid, "heat_capacity")
+        self._capacity_missing = c_table is None
+        self.capacity = None
+        if c_table is not None and heat_capacity is not None and any(v != c_fluid for v in c_table.values()):
+            self.capacity = _dg0_field(domain, c_table, 1.0 / c_fluid)
 
         self.W = compat.mixed_function_space(mesh, [("Lagrange", 2, (dim,)), ("Lagrange", 1, None),
                                                     ("Lagrange", temperature_degree, None)])
         self.solution = dolfinx.fem.Function(self.W)
         u, p, T = ufl.split(self.solution)
-        v, q, s = ufl.TestFunctions(self.W)
+        # one set of test functions for every form: Arguments made after a form has been
+        # JIT-compiled can compare unequal to earlier ones (UFL raises "different Arguments
+        # with same number and part" on a cold cache)
+        self._tests = ufl.TestFunctions(self.W)
+        v, q, s = self._tests
         self.buoyancy = compat.constant(mesh, fluid.density * fluid.thermal_expansion * self.gravity_magnitude
                                         * ell**3 / (self.mu_ref * self.kappa))
-        neumann, robin = [], []
+
+        # --- thermal conditions -----------------------------------------------------
+        flux_scale = ell / fluid.thermal_conductivity  # W/m^2 -> scaled
+        source_scale = ell**2 / fluid.thermal_conductivity  # W/m^3 -> scaled
+        neumann, robin, sources = [], [], []
         self.bcs = []
+        self._dirichlet: list[tuple[str, np.ndarray]] = []  # (boundary, dofs in W)
+        self._boundary_terms: dict[str, list] = {}
         fdim = dim - 1
         V_T, _ = compat.collapse(self.W.sub(2))
         for bc in thermal_conditions:
             if isinstance(bc, FixedTemperature):
                 facets = domain.facet_tags.find(domain.boundary_tag(bc.boundary))
-                dofs = dolfinx.fem.locate_dofs_topological((self.W.sub(2), V_T), fdim, facets)
+                dofs = compat.locate_dofs_topological((self.W.sub(2), V_T), fdim, facets)
                 value = dolfinx.fem.Function(V_T)
                 if callable(bc.value):
                     compat.interpolate(value, bc.value(domain.physical_coordinates()))
                 else:
                     value.x.array[:] = bc.value
                 self.bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.W.sub(2)))
+                self._dirichlet.append((bc.boundary, dofs[0]))
             elif isinstance(bc, HeatFlux):
-                neumann.append((bc.value * ell / fluid.thermal_conductivity, domain.ds(bc.boundary)))
+                flux = _scalar_field(domain, bc.value, flux_scale)
+                for measure in facet_measures(domain, bc.boundary):
+                    neumann.append((flux, measure))
+                    self._boundary_terms.setdefault(bc.boundary, []).append(("flux", flux, measure))
             elif isinstance(bc, ConvectiveCooling):
-                robin.append((bc.coefficient * ell / fluid.thermal_conductivity, bc.ambient, domain.ds(bc.boundary)))
-        V_u, _ = compat.collapse(self.W.sub(0))
-        wall_facets = dolfinx.mesh.exterior_facet_indices(mesh.topology)
+                exterior_boundary(domain, bc)
+                h = compat.constant(mesh, bc.coefficient * flux_scale)
+                ambient = compat.constant(mesh, bc.ambient)
+                robin.append((h, ambient, domain.ds(bc.boundary)))
+                self._boundary_terms.setdefault(bc.boundary, []).append(("robin", h, ambient, robin[-1][2]))
+            elif isinstance(bc, HeaterPower):
+                if heater_target_kind(domain, bc) == "boundary":
+                    flux = compat.constant(mesh, bc.power / facet_set_area(domain, bc.target) * flux_scale)
+                    for measure in facet_measures(domain, bc.target):
+                        neumann.append((flux, measure))
+                        self._boundary_terms.setdefault(bc.target, []).append(("flux", flux, measure))
+                else:
+                    q_heater = bc.power / region_volume(domain, bc.target) * source_scale
+                    sources.append((compat.constant(mesh, q_heater), domain.dx(bc.target)))
+            else:
+                raise TypeError(f"not a thermal boundary condition: {bc!r}")
+        for region, value in heat_sources:
+            measure = self._dx if region is None else domain.dx(region)
+            sources.append((_scalar_field(domain, value, source_scale), measure))
+        self._sources = sources
+
+        # --- flow conditions --------------------------------------------------------
+        conditions = list(flow_conditions)
         if inflow is not None:
-            # a prescribed inlet profile (m/s, a function of the physical coordinate)
-            inlet = domain.facet_tags.find(domain.boundary_tag(inflow[0]))
-            profile = dolfinx.fem.Function(V_u)
-            compat.interpolate(profile, inflow[1](domain.physical_coordinates()) / self.velocity_scale)
-            self.bcs.append(dolfinx.fem.dirichletbc(
-                profile, dolfinx.fem.locate_dofs_topological((self.W.sub(0), V_u), fdim, inlet), self.W.sub(0)))
-            wall_facets = np.setdiff1d(wall_facets, inlet)
-        if outflow is not None:  # traction-free ("do nothing"): it also fixes the pressure level
-            wall_facets = np.setdiff1d(wall_facets, domain.facet_tags.find(domain.boundary_tag(outflow)))
-        self.bcs.append(dolfinx.fem.dirichletbc(
-            dolfinx.fem.Function(V_u),
-            dolfinx.fem.locate_dofs_topological((self.W.sub(0), V_u), fdim, wall_facets), self.W.sub(0)))
-        if outflow is None:
-            self.bcs.append(self._pressure_pin())
-        source = None if heat_source is None else heat_source * ell**2 / fluid.thermal_conductivity
+            conditions.append(("inflow", inflow[0], inflow[1]))
+        if outflow is not None:
+            conditions.append(Pressure(outflow, 0.0))
+        tractions = self._setup_flow_conditions(conditions)
+        self.closed = not any(isinstance(c, Pressure) for c in conditions)
+        if self.closed:
+            self.bcs.append(self._fluid_pressure_pin() if restricted else self._pressure_pin())
+
+        source = None if heat_source is None else heat_source * source_scale
         self.residual = buoyant_flow_residual(
-            u, p, T, v, q, s, ufl.dx(domain=mesh),
+            u, p, T, v, q, s, self._dx,
             viscosity=fluid.viscosity.viscosity(T) / self.mu_ref, buoyancy=self.buoyancy,
             gravity_direction=ufl.as_vector(direction.tolist()), reference_temperature=reference_temperature,
-            conductivity=1.0, inertia=(fluid.density * self.kappa / self.mu_ref) if inertia else None,
-            heat_source=source, neumann=neumann, robin=robin)
+            conductivity=self.conductivity, inertia=(fluid.density * self.kappa / self.mu_ref) if inertia else None,
+            heat_source=source, neumann=neumann, robin=robin, flow_dx=self._flow_dx, solid_dx=self._solid_dx,
+            zero=self._zero, sources=sources, tractions=tractions)
+        self._heat_source = source
         self._forms = {0: self._compile(self.residual)}
+        self._last_order = 0
         self._inertia = (fluid.density * self.kappa / self.mu_ref) if inertia else None
         self._history = [dolfinx.fem.Function(self.W), dolfinx.fem.Function(self.W)]
         self._dt = compat.constant(mesh, 1.0)
-        self.time_scale = ell**2 / self.kappa  # thermal diffusion time
+        self.time_scale = ell**2 / self.kappa  # thermal diffusion time of the fluid
         self.time = 0.0
         self._steps = 0
         self.report = NewtonReport()
         self._thermal_conditions = thermal_conditions
+
+    # --- set-up helpers ---------------------------------------------------------------
+    def _setup_flow_conditions(self, conditions: Sequence) -> list:
+        """Velocity Dirichlet conditions (into self.bcs) and pressure tractions (returned).
+
+        Priorities where dofs are shared: prescribed velocities < walls and solids at rest
+        < thermo-osmotic slip.
+        """
+        domain, mesh = self.domain, self.domain.mesh
+        tdim = mesh.topology.dim
+        fdim = tdim - 1
+        V_u, _ = compat.collapse(self.W.sub(0))
+        self._V_u = V_u
+        sub = self.W.sub(0)
+        named = []
+        prescribed, walls, slips = [], [], []  # (value Function on V_u, [W dofs, V_u dofs])
+        tractions = []
+        self._slip: list[tuple[dolfinx.fem.Function, SurfaceProjector, float, object]] = []
+        ell = domain.length_scale
+
+        def exterior_only(condition):
+            if facet_set_kinds(domain, condition.boundary)[1]:
+                raise ThermocfdError(f"{type(condition).__name__} on {condition.boundary!r}: that boundary lies "
+                                     "inside the mesh (a fluid-solid interface is a wall at rest, or slips)")
+
+        def facet_dofs(name):
+            facets = domain.facet_tags.find(domain.boundary_tag(name))
+            named.append(facets)
+            return compat.locate_dofs_topological((sub, V_u), fdim, facets)
+
+        for condition in conditions:
+            if isinstance(condition, tuple) and condition[0] == "inflow":  # legacy: UFL profile
+                _, boundary, profile_of_x = condition
+                profile = dolfinx.fem.Function(V_u)
+                compat.interpolate(profile, profile_of_x(domain.physical_coordinates()) / self.velocity_scale)
+                prescribed.append((profile, facet_dofs(boundary)))
+            elif isinstance(condition, PrescribedVelocity):
+                exterior_only(condition)
+                profile = dolfinx.fem.Function(V_u)
+                value, dim = condition.value, domain.dim
+                if callable(value):
+                    compat.interpolate(profile, lambda x, f=value: np.asarray(f(ell * x), dtype=float)[:dim]
+                                       / self.velocity_scale)
+                else:
+                    vec = np.asarray(value, dtype=float)[:dim] / self.velocity_scale
+                    compat.interpolate(profile, lambda x, c=vec: np.outer(c, np.ones(x.shape[1])))
+                prescribed.append((profile, facet_dofs(condition.boundary)))
+            elif isinstance(condition, NoSlip):
+                walls.append((dolfinx.fem.Function(V_u), facet_dofs(condition.boundary)))
+            elif isinstance(condition, Pressure):
+                exterior_only(condition)
+                facet_dofs(condition.boundary)
+                if condition.value != 0.0:
+                    tractions.append((compat.constant(mesh, condition.value / self.pressure_scale),
+                                      domain.ds(condition.boundary)))
+            elif isinstance(condition, ThermoOsmoticSlip):
+                value = dolfinx.fem.Function(V_u)
+                slips.append((value, facet_dofs(condition.boundary)))
+                projector = SurfaceProjector(domain, V_u, condition.boundary, self.solid_regions)
+                self._slip.append((value, projector, condition.slip_coefficient, condition.centre))
+            else:
+                raise TypeError(f"not a flow boundary condition of the buoyant flow solver: {condition!r}")
+        # every other exterior facet is a no-slip wall; solid cells are at rest
+        exterior = dolfinx.mesh.exterior_facet_indices(mesh.topology)
+        if named:
+            exterior = np.setdiff1d(exterior, np.concatenate(named))
+        walls.insert(0, (dolfinx.fem.Function(V_u),
+                         compat.locate_dofs_topological((sub, V_u), fdim, exterior.astype(np.int32))))
+        if self.solid_regions:
+            cells = np.concatenate([domain.cell_tags.find(domain.region_tag(name))
+                                    for name in self.solid_regions]).astype(np.int32)
+            mesh.topology.create_connectivity(tdim, tdim)
+            walls.append((dolfinx.fem.Function(V_u), compat.locate_dofs_topological((sub, V_u), tdim, cells)))
+        # highest priority first; a dof already taken is left out of lower ones
+        index_map, bs = V_u.dofmap.index_map, V_u.dofmap.index_map_bs
+        taken = np.zeros((index_map.size_local + index_map.num_ghosts) * bs, dtype=bool)  # unrolled dofs
+        for group in (slips, walls, prescribed):
+            group_taken = taken.copy()
+            for value, (dofs_W, dofs_V) in group:
+                keep = ~taken[dofs_V]
+                dofs = [np.ascontiguousarray(dofs_W[keep]), np.ascontiguousarray(dofs_V[keep])]
+                self.bcs.append(dolfinx.fem.dirichletbc(value, dofs, sub))
+                group_taken[dofs_V] = True
+            taken = group_taken
+        if self.solid_regions:
+            self.bcs.append(self._solid_pressure_condition())
+        return tractions
+
+    def _fluid_pressure_dofs(self):
+        """(Q, map Q -> W, mask of the Q dofs that a fluid cell touches), parallel-consistent."""
+        domain, mesh = self.domain, self.domain.mesh
+        tdim = mesh.topology.dim
+        Q, to_W = compat.collapse(self.W.sub(1))
+        cells = np.concatenate([domain.cell_tags.find(domain.region_tag(name))
+                                for name in self.fluid_regions]).astype(np.int32)
+        touched = dolfinx.fem.Function(Q)
+        touched.x.array[compat.locate_dofs_topological(Q, tdim, cells)] = 1.0
+        vec = compat.petsc_vector(touched)
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        return Q, np.asarray(to_W, dtype=np.int32), touched.x.array > 0.0
+
+    def _solid_pressure_condition(self):
+        """p = 0 on the pressure dofs that no fluid cell touches (they have no equation)."""
+        Q, to_W, fluid = self._fluid_pressure_dofs()
+        pinned = np.flatnonzero(~fluid).astype(np.int32)
+        return dolfinx.fem.dirichletbc(dolfinx.fem.Function(Q), [to_W[pinned], pinned], self.W.sub(1))
+
+    def _fluid_pressure_pin(self):
+        """p = 0 at one fluid pressure dof (the one with the smallest global index): in a
+        closed fluid the pressure is defined up to a constant."""
+        Q, to_W, fluid = self._fluid_pressure_dofs()
+        index_map = Q.dofmap.index_map
+        local = np.arange(index_map.size_local + index_map.num_ghosts, dtype=np.int32)
+        global_index = np.asarray(index_map.local_to_global(local), dtype=np.int64)
+        candidate = int(global_index[fluid].min()) if np.any(fluid) else np.iinfo(np.int64).max
+        chosen = self.domain.comm.allreduce(candidate, op=MPI.MIN)
+        dofs = local[global_index == chosen].astype(np.int32)
+        return dolfinx.fem.dirichletbc(dolfinx.fem.Function(Q), [to_W[dofs], dofs], self.W.sub(1))
 
     def _pressure_pin(self):
         """p = 0 at one vertex: velocity is given on the whole boundary, so the pressure
@@ -160,15 +427,22 @@ class BuoyantFlowProblem:
     def _transient_forms(self, order: int):
         """Residual of one BDF step: heat capacity (and inertia) terms added."""
         if order not in self._forms:
+            if self._capacity_missing:
+                missing = sorted(set(self.solid_regions))
+                raise ThermocfdError(f"a transient conjugate problem needs the heat capacity of the solid "
+                                     f"region(s) {missing} (heat_capacity=...)")
             alpha = BDF_COEFFICIENTS[order]
             u, _, T = ufl.split(self.solution)
-            v, _, s = ufl.TestFunctions(self.W)
+            v, _, s = self._tests
             old = [ufl.split(h) for h in self._history[:order]]
             dT = alpha[0] * T + sum(a * h[2] for a, h in zip(alpha[1:], old))
+            if self.capacity is not None:
+                dT = self.capacity * dT
             F = self.residual + dT / self._dt * s * ufl.dx(domain=self.domain.mesh)
             if self._inertia is not None:
                 du = alpha[0] * u + sum(a * h[0] for a, h in zip(alpha[1:], old))
-                F += self._inertia * ufl.dot(du, v) / self._dt * ufl.dx(domain=self.domain.mesh)
+                flow_dx = ufl.dx(domain=self.domain.mesh) if self._flow_dx is None else self._flow_dx
+                F += self._inertia * ufl.dot(du, v) / self._dt * flow_dx
             self._forms[order] = self._compile(F)
         return self._forms[order]
 
@@ -177,15 +451,62 @@ class BuoyantFlowProblem:
         state (``initial_conduction_guess`` or an earlier solution)."""
         order = 1 if self._steps == 0 else 2
         self._dt.value = dt / self.time_scale
+        forms = self._transient_forms(order)
         shift_history(self._history, self.solution)
-        report = self._newton(*self._transient_forms(order), max_iterations, 1e-9, quiet=True)
+        report = self._with_slip(lambda: self._newton(*forms, max_iterations, 1e-9, quiet=True))
+        self._last_order = order
         self._steps += 1
         self.time += dt
         return report
 
     def solve(self, max_iterations: int = 25, rtol: float = 1e-9) -> NewtonReport:
-        """Steady state by damped Newton; raises SolverError with advice when it fails."""
-        return self._newton(*self._forms[0], max_iterations, rtol)
+        """Steady state by damped Newton; raises SolverError with advice when it fails.
+        With thermo-osmotic slip: Newton inside a fixed-point loop on the slip velocity."""
+        report = self._with_slip(lambda: self._newton(*self._forms[0], max_iterations, rtol))
+        self._last_order = 0
+        return report
+
+    # --- thermo-osmotic slip ------------------------------------------------------------
+    def _update_slip(self) -> float:
+        """Slip values from the current temperature; returns their relative change."""
+        ell = self.domain.length_scale
+        grad_T = ufl.grad(ufl.split(self.solution)[2]) / ell  # K/m
+        changes = np.zeros(2)
+        owned = self._V_u.dofmap.index_map.size_local * self._V_u.dofmap.index_map_bs
+        for value, projector, chi, centre in self._slip:
+            factor = chi / self.velocity_scale
+            n_exact = None if centre is None else sphere_normal(ufl.SpatialCoordinate(self.domain.mesh),
+                                                                  np.asarray(centre, dtype=float) / ell)
+
+            def make(restrict, n_facet, factor=factor, n_exact=n_exact):
+                # the sign of n does not matter in (I - n n)
+                n = n_facet if n_exact is None else restrict(n_exact)
+                return factor * thermo_osmotic_slip(1.0, restrict(grad_T), n)
+
+            new = projector.project(make).x.array
+            changes += [np.sum((new[:owned] - value.x.array[:owned]) ** 2), np.sum(new[:owned] ** 2)]
+            value.x.array[:] = new
+        change, size = np.sqrt(self.domain.comm.allreduce(changes, op=MPI.SUM))
+        return float(change / size) if size > 0 else float(change)
+
+    def _with_slip(self, newton: Callable[[], NewtonReport]) -> NewtonReport:
+        """Run Newton; with slip walls, repeat with the slip recomputed from the new
+        temperature until it stops changing (``slip_rtol``)."""
+        if not self._slip:
+            return newton()
+        self._update_slip()
+        report = newton()
+        for iteration in range(1, self.max_slip_iterations + 1):
+            change = self._update_slip()
+            report.slip_iterations = iteration
+            if change <= self.slip_rtol:
+                log.info(f"  thermo-osmotic slip settled after {iteration} fixed-point iteration(s) "
+                         f"(relative change {change:.1e})")
+                return report
+            report = newton()
+        raise SolverError(f"the thermo-osmotic slip did not settle in {self.max_slip_iterations} fixed-point "
+                          f"iterations (last relative change {change:.2e}): the flow advects heat too strongly "
+                          "for the slip iteration; lower the slip coefficient or the temperature gradient")
 
     def _newton(self, F_form, J_form, max_iterations: int, rtol: float, quiet: bool = False) -> NewtonReport:
         A = dolfinx.fem.petsc.create_matrix(J_form)
@@ -222,7 +543,9 @@ class BuoyantFlowProblem:
                 forget_options(prefix, options)
             if ksp.getConvergedReason() < 0:
                 raise SolverError(f"linear solve failed in Newton iteration {iteration}")
-            if dx.norm() <= 1e-12 * x.norm():  # already converged to round-off
+            if dx.norm() <= 1e-12 * x.norm():  # already converged to round-off: take the tiny
+                x.axpy(-1.0, dx)                # step (a small field, e.g. a slow flow, keeps its digits)
+                x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
                 report.converged = True
                 report.iterations = iteration
                 break
@@ -273,31 +596,67 @@ class BuoyantFlowProblem:
         T.name = "temperature"
         return T
 
-    def pressure(self) -> dolfinx.fem.Function:
-        p = self.solution.sub(1).collapse()
-        p.x.array[:] *= self.mu_ref * self.kappa / self.domain.length_scale**2
-        p.name = "pressure"
-        return p
-
     def wall_heat_flow(self, boundary: str) -> float:
-        """Heat flow into the fluid through a fixed-temperature wall (W, per metre of depth
-        in 2D), from the weak-form residual (reaction), which converges faster than
+        """Heat flow into the domain through a fixed-temperature wall (W, per metre of depth
+        in 2D), from the steady weak-form residual (reaction), which converges faster than
         integrating the gradient."""
         V_T, dofs_in_W = compat.collapse(self.W.sub(2))
-        indicator_T = dolfinx.fem.Function(V_T)
         facets = self.domain.facet_tags.find(self.domain.boundary_tag(boundary))
-        wall_dofs = dolfinx.fem.locate_dofs_topological(V_T, self.domain.dim - 1, facets)
-        indicator_T.x.array[wall_dofs] = 1.0
-        indicator_T.x.scatter_forward()
+        wall_dofs = compat.locate_dofs_topological(V_T, self.domain.dim - 1, facets)
         indicator = dolfinx.fem.Function(self.W)
-        indicator.x.array[dofs_in_W] = indicator_T.x.array
-        local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(self._heat_reaction_form(indicator)))
-        scaled = self.domain.comm.allreduce(local, op=MPI.SUM)  # = int grad T . n ds (scaled)
-        return scaled * self.fluid.thermal_conductivity * self.domain.length_scale ** (self.domain.dim - 2)
+        indicator.x.array[np.asarray(dofs_in_W)[wall_dofs]] = 1.0
+        return reaction(self._forms[0][0], indicator, self.domain.comm) * self._power_scale
 
-    def _heat_reaction_form(self, indicator):
-        """The heat equation's weak residual tested with a function that is 1 on one
-        wall's dofs: by Green's formula, the discrete heat flux through that wall."""
-        _, _, s = ufl.split(indicator)
-        u, _, T = ufl.split(self.solution)
-        return (ufl.dot(u, ufl.grad(T)) * s + ufl.dot(ufl.grad(T), ufl.grad(s))) * ufl.dx(domain=self.domain.mesh)
+    @property
+    def _power_scale(self) -> float:
+        """W (W/m in 2D) per scaled unit of a heat-equation integral."""
+        return self.fluid.thermal_conductivity * self.domain.length_scale ** (self.domain.dim - 2)
+
+    def boundary_heat_flow(self, boundary: str) -> float:
+        """Heat leaving the domain through a named boundary: W (W per metre of depth in 2D).
+
+        Fixed temperature: from the residual of the last solve (steady, or the last time
+        step) tested with the wall's dofs (the discrete reaction; corner dofs shared by two
+        fixed-temperature boundaries split between them); convective cooling:
+        ``int h (T - T_inf) ds``; heat flux: ``-int q ds`` (on an interior facet group:
+        minus the heater's power). Heat carried by the flow across open boundaries is not
+        included. In a steady state without open boundaries the sum over all boundaries
+        equals :meth:`heat_source_power` up to ``int (T - T0) div u`` over the fluid
+        (Taylor-Hood's divergence is weakly zero against P1 only: exact for
+        ``temperature_degree=1``, of the size of the discretisation error squared for P2).
+        """
+        self.domain.boundary_tag(boundary)
+        scaled = 0.0
+        if any(name == boundary for name, _ in self._dirichlet):
+            weights = dirichlet_weights([dofs for _, dofs in self._dirichlet], self.solution.x.array.size)
+            indicator = dolfinx.fem.Function(self.W)
+            for (name, dofs), weight in zip(self._dirichlet, weights):
+                if name == boundary:
+                    indicator.x.array[dofs] += weight
+            scaled -= reaction(self._forms[self._last_order][0], indicator, self.domain.comm)
+        T = ufl.split(self.solution)[2]
+        one = compat.constant(self.domain.mesh, 1.0)
+        for term in self._boundary_terms.get(boundary, []):
+            if term[0] == "robin":
+                _, h, ambient, ds = term
+                form = h * (T - ambient) * ds
+                sign = 1.0
+            else:
+                _, flux, measure = term
+                form = facet_flux_term(flux, one, measure)
+                sign = -1.0
+            local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(form))
+            scaled += sign * self.domain.comm.allreduce(local, op=MPI.SUM)
+        return scaled * self._power_scale
+
+    def heat_source_power(self) -> float:
+        """Total power of the volumetric heat sources (``heat_source``, ``heat_sources``,
+        region heaters): W (W/m in 2D)."""
+        form = self._zero * ufl.dx(domain=self.domain.mesh)
+        if self._heat_source is not None:
+            form = form + self._heat_source * (ufl.dx(domain=self.domain.mesh) if self._flow_dx is None
+                                               else self._flow_dx)
+        for q, measure in self._sources:
+            form = form + q * measure
+        local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(form))
+        return self.domain.comm.allreduce(local, op=MPI.SUM) * self._power_scale

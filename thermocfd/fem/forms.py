@@ -15,21 +15,38 @@ BDF_COEFFICIENTS = {1: (1.0, -1.0), 2: (1.5, -2.0, 0.5)}
 """Backward-differentiation weights: ``(a0 u^{n+1} + a1 u^n + a2 u^{n-1}) / dt``."""
 
 
+def facet_flux_term(flux, v, measure):
+    """``flux v`` on a facet measure: ``ds`` as it is, ``dS`` (an interior facet set, e.g. a
+    thin-film heater between two materials) evaluated on the '+' side.
+
+    The test function is continuous, so ``int q v('+') dS`` puts the whole ``q x area``
+    into the cells on both sides (no factor 2 from an average).
+    """
+    if measure.integral_type() == "interior_facet":
+        restricted = flux("+") if isinstance(flux, ufl.core.expr.Expr) else flux
+        return restricted * v("+") * measure
+    return flux * v * measure
+
+
 def heat_forms(T, v, conductivity, source, dx, *, neumann: Sequence = (), robin: Sequence = (),
-               velocity=None, capacity=None, dt=None, history: Sequence = ()):
+               velocity=None, capacity=None, dt=None, history: Sequence = (), sources: Sequence = ()):
     """Conduction-advection ``C (dT/dt + u.grad T) - div(k grad T) = q``.
 
-    neumann: (inward flux g, ds) pairs, ``k dT/dn = g``;
+    neumann: (inward flux g, ds or dS) pairs, ``k dT/dn = g`` (on an interior facet set
+    ``dS``: a surface heater of g per unit area);
     robin: (h, T_ambient, ds) triples, ``-k dT/dn = h (T - T_ambient)``;
+    sources: further (q, dx) pairs, volumetric sources on parts of the domain;
     history: previous temperatures T^n, T^{n-1}... for a BDF step of size dt.
     """
     a = ufl.inner(conductivity * ufl.grad(T), ufl.grad(v)) * dx
     L = source * v * dx
     for flux, ds in neumann:
-        L += flux * v * ds
+        L += facet_flux_term(flux, v, ds)
     for h, ambient, ds in robin:
         a += h * T * v * ds
         L += h * ambient * v * ds
+    for q, measure in sources:
+        L += q * v * measure
     if velocity is not None:
         a += capacity * ufl.dot(velocity, ufl.grad(T)) * v * dx
     if dt is not None:
@@ -103,7 +120,8 @@ def soret_transport_forms(w, v, weight, diffusivity, source, dx, *, velocity=Non
 
 def buoyant_flow_residual(u, p, T, v, q, s, dx, *, viscosity, buoyancy, gravity_direction,
                           reference_temperature, conductivity, inertia=None, heat_source=None,
-                          neumann: Sequence = (), robin: Sequence = ()):
+                          neumann: Sequence = (), robin: Sequence = (), flow_dx=None, solid_dx=None,
+                          zero=None, sources: Sequence = (), tractions: Sequence = ()):
     """Steady Boussinesq flow coupled to heat transport, as one residual for Newton.
 
     Scaled with velocity kappa/l (so heat advection has coefficient 1) and pressure
@@ -112,19 +130,37 @@ def buoyant_flow_residual(u, p, T, v, q, s, dx, *, viscosity, buoyancy, gravity_
     ``Re (u.grad)u - div(2 mu eps(u)) + grad p = -B (T - T0) g_hat``, ``div u = 0``,
     ``u.grad T = div(k grad T) + q``; ``inertia`` is Re = 1/Pr (None: Stokes flow),
     ``buoyancy`` B = Ra / (dT) for the cavity scalings (rho0 beta |g| l^3 / (mu kappa)).
+
+    Conjugate problems: ``dx`` is every cell (conduction), ``flow_dx`` the fluid cells
+    (flow, buoyancy, heat advection and ``heat_source``; default ``dx``), ``solid_dx`` the
+    solid cells, where ``zero`` (a zero Constant) times the velocity and pressure mass
+    gives their dofs a diagonal entry for the Dirichlet rows that fix them.
+    sources: (q, dx) pairs of further volumetric heat sources (any cells);
+    neumann: (g, ds or dS) pairs (see :func:`facet_flux_term`);
+    tractions: (p, ds) pairs, outlet pressures ``sigma n = -p n``.
     """
     def eps(w):
         return ufl.sym(ufl.grad(w))
 
-    F = (2.0 * viscosity * ufl.inner(eps(u), eps(v)) - p * ufl.div(v) - q * ufl.div(u)) * dx
-    F += buoyancy * (T - reference_temperature) * ufl.dot(gravity_direction, v) * dx
+    fdx = dx if flow_dx is None else flow_dx
+    F = (2.0 * viscosity * ufl.inner(eps(u), eps(v)) - p * ufl.div(v) - q * ufl.div(u)) * fdx
+    F += buoyancy * (T - reference_temperature) * ufl.dot(gravity_direction, v) * fdx
     if inertia is not None:
-        F += inertia * ufl.dot(ufl.grad(u) * u, v) * dx
-    F += (ufl.dot(u, ufl.grad(T)) * s + conductivity * ufl.dot(ufl.grad(T), ufl.grad(s))) * dx
+        F += inertia * ufl.dot(ufl.grad(u) * u, v) * fdx
+    if flow_dx is None:
+        F += (ufl.dot(u, ufl.grad(T)) * s + conductivity * ufl.dot(ufl.grad(T), ufl.grad(s))) * dx
+    else:
+        F += ufl.dot(u, ufl.grad(T)) * s * flow_dx + conductivity * ufl.dot(ufl.grad(T), ufl.grad(s)) * dx
+    if solid_dx is not None:
+        F += zero * (ufl.inner(u, v) + p * q) * solid_dx
     if heat_source is not None:
-        F -= heat_source * s * dx
+        F -= heat_source * s * fdx
+    for source, measure in sources:
+        F -= source * s * measure
     for flux, ds in neumann:
-        F -= flux * s * ds
+        F -= facet_flux_term(flux, s, ds)
     for h, ambient, ds in robin:
         F += h * (T - ambient) * s * ds
+    for pressure, ds in tractions:
+        F += pressure * ufl.dot(ufl.FacetNormal(ds.ufl_domain()), v) * ds
     return F

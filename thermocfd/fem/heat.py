@@ -5,6 +5,13 @@
 (:class:`ConvectiveCooling`) conditions on named boundaries; k, C and q constant, given
 per named region, or as a function of the physical coordinate (UFL).
 
+A :class:`HeatFlux` (or :class:`HeaterPower`) on a boundary whose facets lie *inside* the
+mesh -- a thin-film heater between glass and liquid, tagged as a facet group -- is a
+surface source there (``int q s dS``): its whole power goes into the cells on both sides.
+:meth:`HeatProblem.boundary_heat_flow` gives the heat leaving through any named boundary,
+for a power balance (volumetric sources = sum over the boundaries of the heat leaving,
+heaters counting negative).
+
 Scaled units: lengths by the domain's length scale l, conductivities by k_ref (the
 largest), time by ``t_ref = C_ref l^2 / k_ref``; temperature stays in kelvin.
 """
@@ -15,10 +22,15 @@ from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence, Union
 
 import dolfinx.fem
+import dolfinx.fem.petsc
+import numpy as np
 import ufl
+from mpi4py import MPI
+from petsc4py import PETSc
 
+from ..errors import ThermocfdError
 from . import compat
-from .forms import heat_forms
+from .forms import facet_flux_term, heat_forms
 from .linear import DIRECT, LinearSystem, iterative_options, shift_history
 from .mesh import Domain
 
@@ -45,7 +57,110 @@ class ConvectiveCooling:
     ambient: float  # K
 
 
-BoundaryCondition = Union[FixedTemperature, HeatFlux, ConvectiveCooling]
+@dataclass(frozen=True)
+class HeaterPower:
+    """A heater of given total power: W (W per metre of depth in 2D), spread uniformly
+    over the facets of a named boundary (interior or exterior: a flux power/area) or over
+    the volume of a named region (a source power/volume), e.g. a Joule heater."""
+
+    target: str  # a boundary or region name
+    power: float
+
+
+BoundaryCondition = Union[FixedTemperature, HeatFlux, ConvectiveCooling, HeaterPower]
+
+
+# --- named facet sets and regions ---------------------------------------------------
+def facet_set_kinds(domain: Domain, name: str) -> tuple[int, int]:
+    """(exterior, interior) numbers of facets of a named facet group, over all ranks.
+
+    Counted on owned facets; with shared-facet ghosting both cells of an owned interior
+    facet are on the owning rank.
+    """
+    mesh = domain.mesh
+    tdim = mesh.topology.dim
+    mesh.topology.create_connectivity(tdim - 1, tdim)
+    f2c = mesh.topology.connectivity(tdim - 1, tdim)
+    facets = domain.facet_tags.find(domain.boundary_tag(name))
+    facets = facets[facets < mesh.topology.index_map(tdim - 1).size_local]
+    cells_per_facet = np.diff(np.asarray(f2c.offsets))[facets]
+    local = np.array([np.count_nonzero(cells_per_facet == 1), np.count_nonzero(cells_per_facet == 2)])
+    total = domain.comm.allreduce(local, op=MPI.SUM)
+    return int(total[0]), int(total[1])
+
+
+def exterior_boundary(domain: Domain, condition) -> None:
+    """Refuse a condition that needs an exterior boundary on an interior facet group."""
+    if facet_set_kinds(domain, condition.boundary)[1]:
+        raise ThermocfdError(f"{type(condition).__name__} on {condition.boundary!r}: that boundary lies inside "
+                             "the mesh; it needs an outer face")
+
+
+def interior_facet_measure(domain: Domain, name: str | None = None, metadata: dict | None = None):
+    """``dS`` over a named facet group that lies inside the mesh."""
+    measure = ufl.Measure("dS", domain=domain.mesh, subdomain_data=domain.facet_tags, metadata=metadata or {})
+    return measure if name is None else measure(domain.boundary_tag(name))
+
+
+def facet_measures(domain: Domain, name: str, metadata: dict | None = None) -> list:
+    """The measures of a named facet group: ``ds`` for its exterior facets, ``dS`` for
+    its interior ones (both if it has both kinds)."""
+    exterior, interior = facet_set_kinds(domain, name)
+    measures = []
+    if exterior or not interior:
+        measures.append(domain.ds(name, metadata=metadata))
+    if interior:
+        measures.append(interior_facet_measure(domain, name, metadata))
+    return measures
+
+
+def _integrate(domain: Domain, form) -> float:
+    return domain.comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(form)), op=MPI.SUM)
+
+
+def facet_set_area(domain: Domain, name: str) -> float:
+    """Area of a named facet group in m^2 (length in m in 2D), interior facets counted once."""
+    one = compat.constant(domain.mesh, 1.0)
+    scaled = sum(_integrate(domain, one * measure) for measure in facet_measures(domain, name))
+    return scaled * domain.length_scale ** (domain.dim - 1)
+
+
+def region_volume(domain: Domain, name: str) -> float:
+    """Volume of a named region in m^3 (area in m^2 in 2D)."""
+    one = compat.constant(domain.mesh, 1.0)
+    return _integrate(domain, one * domain.dx(name)) * domain.length_scale ** domain.dim
+
+
+def heater_target_kind(domain: Domain, heater: HeaterPower) -> str:
+    """'boundary' or 'region': where a :class:`HeaterPower` puts its power."""
+    in_boundaries, in_regions = heater.target in domain.boundaries, heater.target in domain.regions
+    if in_boundaries and in_regions:
+        raise ThermocfdError(f"heater target {heater.target!r} names both a boundary and a region")
+    if not in_boundaries and not in_regions:
+        raise ThermocfdError(f"heater target {heater.target!r} is neither a boundary nor a region (boundaries: "
+                             f"{', '.join(sorted(domain.boundaries)) or 'none'}; regions: "
+                             f"{', '.join(sorted(domain.regions)) or 'none'})")
+    return "boundary" if in_boundaries else "region"
+
+
+def dirichlet_weights(dof_sets: Sequence[np.ndarray], size: int) -> list[np.ndarray]:
+    """Per Dirichlet condition, the weight of each of its dofs: 1/(number of conditions
+    holding that dof), so that the conditions' indicators sum to the indicator of all
+    Dirichlet dofs (a corner shared by two fixed-temperature walls is split between them)."""
+    count = np.zeros(size)
+    for dofs in dof_sets:
+        np.add.at(count, dofs, 1.0)
+    return [1.0 / count[dofs] for dofs in dof_sets]
+
+
+def reaction(form, indicator: dolfinx.fem.Function, comm) -> float:
+    """``R(indicator)``: the assembled residual form (no boundary conditions) applied to a
+    function that is nonzero on some Dirichlet dofs only -- the discrete reaction there."""
+    vec = dolfinx.fem.petsc.assemble_vector(form)
+    vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    value = vec.dot(compat.petsc_vector(indicator))
+    vec.destroy()
+    return float(value)
 
 
 def coefficient_field(domain: Domain, value: Coefficient, scale: float = 1.0):
@@ -114,29 +229,49 @@ class HeatProblem:
         if self.velocity is not None and self.capacity is None:
             raise ValueError("advection of heat needs the heat capacity rho*c_p")
 
-        self.bcs, self._neumann, self._robin = [], [], []
+        self.bcs, self._neumann, self._robin, self._sources = [], [], [], []
+        self._dirichlet: list[tuple[str, np.ndarray]] = []  # (boundary, dofs) per FixedTemperature
+        self._boundary_terms: dict[str, list] = {}  # boundary -> flux terms, for boundary_heat_flow
         fdim = mesh.topology.dim - 1
         for bc in boundary_conditions:
-            ds = domain.ds(bc.boundary)
             if isinstance(bc, FixedTemperature):
                 facets = domain.facet_tags.find(domain.boundary_tag(bc.boundary))
-                dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
+                dofs = compat.locate_dofs_topological(self.V, fdim, facets)
                 value = dolfinx.fem.Function(self.V)
                 if callable(bc.value):
                     compat.interpolate(value, bc.value(domain.physical_coordinates()))
                 else:
                     value.x.array[:] = bc.value
                 self.bcs.append(dolfinx.fem.dirichletbc(value, dofs))
+                self._dirichlet.append((bc.boundary, dofs))
             elif isinstance(bc, HeatFlux):
-                self._neumann.append((coefficient_field(domain, bc.value, ell / self.k_ref), ds))
+                flux = coefficient_field(domain, bc.value, ell / self.k_ref)
+                for measure in facet_measures(domain, bc.boundary):
+                    self._neumann.append((flux, measure))
+                    self._boundary_terms.setdefault(bc.boundary, []).append(("flux", flux, measure))
             elif isinstance(bc, ConvectiveCooling):
+                exterior_boundary(domain, bc)
+                ds = domain.ds(bc.boundary)
                 h = compat.constant(mesh, bc.coefficient * ell / self.k_ref)
                 self._robin.append((h, compat.constant(mesh, bc.ambient), ds))
+                self._boundary_terms.setdefault(bc.boundary, []).append(("robin", h, self._robin[-1][1], ds))
+            elif isinstance(bc, HeaterPower):
+                if heater_target_kind(domain, bc) == "boundary":
+                    flux = compat.constant(mesh, bc.power / facet_set_area(domain, bc.target) * ell / self.k_ref)
+                    for measure in facet_measures(domain, bc.target):
+                        self._neumann.append((flux, measure))
+                        self._boundary_terms.setdefault(bc.target, []).append(("flux", flux, measure))
+                else:
+                    q = bc.power / region_volume(domain, bc.target) * ell**2 / self.k_ref
+                    self._sources.append((compat.constant(mesh, q), domain.dx(bc.target)))
             else:
                 raise TypeError(f"not a thermal boundary condition: {bc!r}")
         self._options = DIRECT if linear_solver == "direct" else iterative_options(
             symmetric=self.velocity is None, rtol=rtol)
         self._systems: dict[int, LinearSystem] = {}
+        self._ufl_forms: dict[int, tuple] = {}
+        self._residual_forms: dict[int, object] = {}
+        self._last_system = 0
 
     def _system(self, steps_in_history: int) -> LinearSystem:
         if steps_in_history not in self._systems:
@@ -145,14 +280,68 @@ class HeatProblem:
             a, L = heat_forms(T, v, self.conductivity, self.source, self.domain.dx(),
                               neumann=self._neumann, robin=self._robin, velocity=self.velocity,
                               capacity=self.capacity, dt=self._dt if transient else None,
-                              history=self._history[:steps_in_history] if transient else ())
+                              history=self._history[:steps_in_history] if transient else (),
+                              sources=self._sources)
+            self._ufl_forms[steps_in_history] = (a, L)
             self._systems[steps_in_history] = LinearSystem(a, L, self.bcs, self.temperature,
                                                            self._options, "heat")
         return self._systems[steps_in_history]
 
     def solve_steady(self) -> dolfinx.fem.Function:
         self._system(0).solve()
+        self._last_system = 0
         return self.temperature
+
+    # --- power balance ----------------------------------------------------------------
+    @property
+    def _power_scale(self) -> float:
+        """W (W/m in 2D) per scaled unit of a heat-equation integral."""
+        return self.k_ref * self.domain.length_scale ** (self.domain.dim - 2)
+
+    def _residual_form(self):
+        """Weak residual ``a(T, .) - L`` of the last solve (steady, or the last BDF step)."""
+        key = self._last_system
+        if key not in self._residual_forms:
+            a, L = self._ufl_forms[key]
+            self._residual_forms[key] = dolfinx.fem.form(ufl.action(a, self.temperature) - L)
+        return self._residual_forms[key]
+
+    def boundary_heat_flow(self, boundary: str) -> float:
+        """Heat leaving the domain through a named boundary: W (W per metre of depth in 2D).
+
+        Fixed temperature: the reaction of the weak residual (corner dofs shared by two
+        fixed-temperature boundaries split between them); convective cooling:
+        ``int h (T - T_inf) ds``; heat flux: ``-int q ds`` (``dS`` on an interior facet
+        set: minus the power of a surface heater). Summed over all boundaries, it equals
+        the volumetric source power (:meth:`heat_source_power`) in a steady state, to
+        round-off; after a time step, minus the rate of change of the stored heat.
+        """
+        self.domain.boundary_tag(boundary)  # a clear error for unknown names
+        scaled = 0.0
+        names = [name for name, _ in self._dirichlet]
+        if boundary in names:
+            weights = dirichlet_weights([dofs for _, dofs in self._dirichlet], self.temperature.x.array.size)
+            indicator = dolfinx.fem.Function(self.V)
+            for (name, dofs), weight in zip(self._dirichlet, weights):
+                if name == boundary:
+                    indicator.x.array[dofs] += weight
+            scaled -= reaction(self._residual_form(), indicator, self.domain.comm)
+        for term in self._boundary_terms.get(boundary, []):
+            if term[0] == "robin":
+                _, h, ambient, ds = term
+                scaled += _integrate(self.domain, h * (self.temperature - ambient) * ds)
+            else:
+                _, flux, measure = term
+                scaled -= _integrate(self.domain, facet_flux_term(flux, compat.constant(self.domain.mesh, 1.0),
+                                                                  measure))
+        return scaled * self._power_scale
+
+    def heat_source_power(self) -> float:
+        """Total power of the volumetric sources (``source`` and region heaters): W (W/m in 2D)."""
+        form = self.source * self.domain.dx()
+        for q, measure in self._sources:
+            form = form + q * measure
+        return _integrate(self.domain, form) * self._power_scale
 
     def initialise(self, initial: float | Callable) -> None:
         """Set T(t=0): a number (K) or a function of the physical coordinate."""
@@ -176,6 +365,7 @@ class HeatProblem:
         system.assemble_for(dt)
         shift_history(self._history, self.temperature)
         system.solve()
+        self._last_system = steps_in_history
         self._steps += 1
         self.time += dt
         return self.temperature

@@ -14,6 +14,10 @@ round-off. Flow advection at high Peclet number is stabilised with SUPG.
 
 Scaled units: lengths by l (the domain's scale), D by D_ref, time by ``l^2 / D_ref``,
 velocity by ``D_ref / l``; concentrations keep the unit of the inputs.
+
+Chips with solid walls: ``regions`` names the (liquid) regions where the solute lives; the
+forms and the mass are integrated over them only, dofs that no liquid cell touches are
+fixed at zero, and the liquid-solid interface is a no-flux wall (the natural condition).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import dolfinx.fem
 import numpy as np
 import ufl
 from mpi4py import MPI
+from petsc4py import PETSc
 
 from ..physics import DiffusivityLaw, SoretLaw
 from . import compat
@@ -54,13 +59,14 @@ class SoretTransportProblem:
 
     ``temperature`` is a UFL expression in kelvin on the domain (usually the heat
     solver's Function); ``velocity`` a UFL vector in m/s or None.
+    ``regions``: the region names where the solute lives (None: every cell).
     """
 
     def __init__(self, domain: Domain, temperature, diffusivity: DiffusivityLaw, soret: SoretLaw, *,
                  velocity=None, source: float | Callable | None = None,
                  boundary_conditions: Sequence[TransportCondition] = (), degree: int = 1,
                  reference_temperature: float, diffusivity_scale: float | None = None,
-                 linear_solver: str = "direct", rtol: float = 1e-12):
+                 linear_solver: str = "direct", rtol: float = 1e-12, regions: Sequence[str] | None = None):
         self.domain = domain
         self.degree = degree
         mesh = domain.mesh
@@ -86,6 +92,13 @@ class SoretTransportProblem:
         # exp(-Phi) is not polynomial: one fixed quadrature for every term and for the
         # mass functional, so that "mass conserved" holds exactly for the discrete forms.
         self.dx = domain.dx(metadata={"quadrature_degree": 2 * degree + 3})
+        self.regions = None if regions is None else list(regions)
+        solid = [] if regions is None else [name for name in domain.regions if name not in self.regions]
+        if regions is not None:
+            for name in self.regions:
+                domain.region_tag(name)
+            if solid:
+                self.dx = self.dx(tuple(domain.region_tag(name) for name in self.regions))
         self.V = compat.function_space(mesh, "Lagrange", degree)
         self.slotboom = dolfinx.fem.Function(self.V, name="slotboom_variable")
         self.concentration = dolfinx.fem.Function(self.V, name="concentration")
@@ -99,7 +112,7 @@ class SoretTransportProblem:
         for bc in boundary_conditions:
             if isinstance(bc, FixedConcentration):
                 facets = domain.facet_tags.find(domain.boundary_tag(bc.boundary))
-                dofs = dolfinx.fem.locate_dofs_topological(self.V, fdim, facets)
+                dofs = compat.locate_dofs_topological(self.V, fdim, facets)
                 value = bc.value(domain.physical_coordinates()) if callable(bc.value) else bc.value
                 w_value = dolfinx.fem.Function(self.V)
                 compat.interpolate(w_value, value / self.weight)
@@ -109,26 +122,50 @@ class SoretTransportProblem:
             else:
                 raise TypeError(f"not a transport boundary condition: {bc!r}")
         self.closed = not self.bcs and not self._outflow and source is None
+        # dofs outside the solute's regions: c = 0 (their rows get a zero diagonal entry
+        # from a zero-valued term over the solid cells, then the Dirichlet row)
+        self._solid_bcs, self._solid_dx, self._inside = [], None, None
+        if solid:
+            self._solid_dx = domain.dx()(tuple(domain.region_tag(name) for name in solid))
+            self._inside = self._touched_dofs(self.regions)
+            outside = np.flatnonzero(~self._inside).astype(np.int32)
+            self._solid_bcs = [dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.V), outside)]
+        self._zero = compat.constant(mesh, 0.0)
         symmetric = self.velocity is None
         self._options = DIRECT if linear_solver == "direct" else iterative_options(symmetric, rtol)
         self._systems: dict[int, LinearSystem] = {}
         self._mass_form = dolfinx.fem.form(self.weight * self.slotboom * self.dx)
+
+    def _touched_dofs(self, regions) -> np.ndarray:
+        """Mask of the (local) dofs that a cell of the regions touches, parallel-consistent."""
+        domain, mesh = self.domain, self.domain.mesh
+        tdim = mesh.topology.dim
+        cells = np.concatenate([domain.cell_tags.find(domain.region_tag(name)) for name in regions])
+        touched = dolfinx.fem.Function(self.V)
+        touched.x.array[compat.locate_dofs_topological(self.V, tdim, cells.astype(np.int32))] = 1.0
+        vec = compat.petsc_vector(touched)
+        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+        vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+        return touched.x.array > 0.0
 
     # --- assembly -------------------------------------------------------------------
     def _forms(self, steps_in_history: int):
         w, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         transient = steps_in_history > 0
         history = [self.weight * h for h in self._history[:steps_in_history]]
-        return soret_transport_forms(
+        a, L = soret_transport_forms(
             w, v, self.weight, self.diffusivity, self.source, self.dx, velocity=self.velocity,
             outflow=self._outflow, dt=self._dt if transient else None, history=history,
             cell_size=ufl.CellDiameter(self.domain.mesh), degree=self.degree)
+        if self._solid_dx is not None:
+            a += self._zero * w * v * self._solid_dx
+        return a, L
 
     def _system(self, steps_in_history: int, bcs) -> LinearSystem:
         if steps_in_history not in self._systems:
             a, L = self._forms(steps_in_history)
-            self._systems[steps_in_history] = LinearSystem(a, L, bcs, self.slotboom, self._options,
-                                                           "transport")
+            self._systems[steps_in_history] = LinearSystem(a, L, list(bcs) + self._solid_bcs, self.slotboom,
+                                                           self._options, "transport")
         return self._systems[steps_in_history]
 
     def _pin(self):
@@ -140,7 +177,13 @@ class SoretTransportProblem:
         # or the ranks' column elimination and lifting disagree.
         index_map = self.V.dofmap.index_map
         local = np.arange(index_map.size_local + index_map.num_ghosts, dtype=np.int32)
-        dofs = local[index_map.local_to_global(local) == 0].astype(np.int32)
+        if self._inside is None:
+            dofs = local[index_map.local_to_global(local) == 0].astype(np.int32)
+        else:  # the solute's dof with the smallest global index
+            global_index = np.asarray(index_map.local_to_global(local), dtype=np.int64)
+            candidate = int(global_index[self._inside].min()) if np.any(self._inside) else np.iinfo(np.int64).max
+            chosen = self.domain.comm.allreduce(candidate, op=MPI.MIN)
+            dofs = local[global_index == chosen].astype(np.int32)
         value = dolfinx.fem.Function(self.V)
         value.x.array[:] = 1.0
         return dolfinx.fem.dirichletbc(value, dofs)
@@ -171,6 +214,8 @@ class SoretTransportProblem:
         """
         c0 = initial(self.domain.physical_coordinates()) if callable(initial) else initial
         compat.interpolate(self.slotboom, c0 / self.weight)
+        if self._inside is not None:
+            self.slotboom.x.array[~self._inside] = 0.0
         if total_mass is not None:
             self.slotboom.x.array[:] *= total_mass / self.total_mass()
         self._steps = 0

@@ -49,7 +49,3 @@ def anderson_phoretic_velocity(slip_coefficient: float, k_fluid: float, k_partic
     """Force-free sphere in unbounded fluid: ``U = -2 chi k_f / (2 k_f + k_p) grad T``."""
     return -2.0 * slip_coefficient * k_fluid / (2.0 * k_fluid + k_particle) * np.asarray(gradient)
 
-
-def stokes_drag(viscosity: float, radius: float, speed: float) -> float:
-    """Stokes drag ``6 pi mu a U`` on a translating sphere in unbounded fluid."""
-    return 6.0 * math.pi * viscosity * radius * speed
