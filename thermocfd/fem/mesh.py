@@ -408,3 +408,124 @@ def heated_channel(length: float, height: float, heater: tuple[float, float], re
             gmsh.model.setPhysicalName(1, tag, name)
         gmsh.model.mesh.generate(2)
     return _to_domain(gmsh, comm, 2, height, {"builder": "heated_channel", "length": length, "height": height})
+
+
+def write_msh(domain: Domain, path: str | Path) -> Path:
+    """Write a :class:`Domain` as a gmsh 2.2 ``.msh`` file in metres (one file unit = 1 m).
+
+    Physical groups carry the domain's region and boundary names and tags, so
+    ``read_mesh(path, unit=1.0, length_scale=domain.length_scale)`` gives back the same
+    cells, names, tags and scaled coordinates. Works in serial and under MPI (the owned
+    cells and tagged facets of every rank are gathered and rank 0 writes; collective).
+    Triangle/tetrahedron geometry of degree 1 or 2 (curved particle meshes). Every cell
+    must carry a region tag; facets are written for the tagged facets only.
+    """
+    import dolfinx.mesh
+
+    mesh, comm = domain.mesh, domain.comm
+    tdim = mesh.topology.dim
+    fdim = tdim - 1
+    cell_name = compat.cell_type_name(mesh)
+    dofmap = mesh.geometry.dofmap
+    cells = np.asarray(dofmap.array if hasattr(dofmap, "array") else dofmap)
+    num_cells = mesh.topology.index_map(tdim).size_local + mesh.topology.index_map(tdim).num_ghosts
+    cells = cells.reshape(num_cells, -1)
+    nodes_per_cell = cells.shape[1]
+    # reference topology (basix/dolfinx): facet i of the cell, edge midpoint node of P2
+    facet_vertices = {"triangle": [[1, 2], [0, 2], [0, 1]],
+                      "tetrahedron": [[1, 2, 3], [0, 2, 3], [0, 1, 3], [0, 1, 2]]}
+    edges = {"triangle": [(1, 2), (0, 2), (0, 1)],
+             "tetrahedron": [(2, 3), (1, 3), (1, 2), (0, 3), (0, 2), (0, 1)]}
+    meshio_types = {("triangle", 3): ("triangle", "line"), ("triangle", 6): ("triangle6", "line3"),
+                    ("tetrahedron", 4): ("tetra", "triangle"), ("tetrahedron", 10): ("tetra10", "triangle6")}
+    if (cell_name, nodes_per_cell) not in meshio_types:
+        raise ThermocfdError(f"write_msh: {cell_name} cells with {nodes_per_cell} nodes are not supported "
+                             "(triangles and tetrahedra of degree 1 or 2 are)")
+    num_vertices = tdim + 1
+    midpoint = {}
+    if nodes_per_cell > num_vertices:
+        midpoint = {pair: num_vertices + e for e, pair in enumerate(edges[cell_name])}
+
+    owned = mesh.topology.index_map(tdim).size_local
+    region = np.full(num_cells, -1, dtype=np.int64)
+    region[np.asarray(domain.cell_tags.indices)] = np.asarray(domain.cell_tags.values)
+    if np.any(region[:owned] < 0):
+        error = f"write_msh: {int(np.sum(region[:owned] < 0))} cells carry no region tag"
+    else:
+        error = None
+    errors = [e for e in comm.allgather(error) if e]
+    if errors:
+        raise ThermocfdError(errors[0])
+
+    # gmsh node order of the cells: dolfinx = gmsh[:, perm], so gmsh = dolfinx[:, argsort(perm)]
+    perm = compat.gmsh_cell_permutation(cell_name, nodes_per_cell)
+    global_node = np.asarray(mesh.geometry.input_global_indices, dtype=np.int64)
+    cell_nodes = global_node[cells[:owned][:, np.argsort(perm)]]
+
+    # tagged facets owned by this rank, their nodes in gmsh order via one adjacent cell
+    mesh.topology.create_connectivity(fdim, tdim)
+    mesh.topology.create_connectivity(tdim, fdim)
+    f_to_c = mesh.topology.connectivity(fdim, tdim)
+    c_to_f = mesh.topology.connectivity(tdim, fdim)
+    owned_facets = mesh.topology.index_map(fdim).size_local
+    findices = np.asarray(domain.facet_tags.indices)
+    fvalues = np.asarray(domain.facet_tags.values)
+    keep = findices < owned_facets
+    findices, fvalues = findices[keep], fvalues[keep]
+    nodes_per_facet = {3: 2, 4: 3, 6: 3, 10: 6}[nodes_per_cell]
+    facet_nodes = np.empty((findices.size, nodes_per_facet), dtype=np.int64)
+    for row, facet in enumerate(findices):
+        cell = f_to_c.links(facet)[0]
+        local = int(np.flatnonzero(c_to_f.links(cell) == facet)[0])
+        verts = facet_vertices[cell_name][local]
+        order = list(verts)
+        if midpoint:  # gmsh line3: a, b, ab; triangle6: a, b, c, ab, bc, ca
+            ring = verts + verts[:1]
+            order += [midpoint[tuple(sorted(ring[k:k + 2]))] for k in range(len(verts) if len(verts) > 2 else 1)]
+        facet_nodes[row] = global_node[cells[cell, order]]
+
+    x = mesh.geometry.x[:, :3] * domain.length_scale
+    parts = comm.gather((global_node, x, cell_nodes, region[:owned], facet_nodes, fvalues), root=0)
+    written = Path(path)
+    if comm.rank == 0:
+        import meshio
+
+        ids = np.concatenate([p[0] for p in parts])
+        coords = np.concatenate([p[1] for p in parts])
+        unique, first = np.unique(ids, return_index=True)
+        points = coords[first]
+        if tdim == 2:
+            points = points[:, :2]
+
+        cblocks = np.concatenate([p[2] for p in parts]).astype(np.int64)
+        ctags = np.concatenate([p[3] for p in parts]).astype(np.int64)
+        fblocks = np.concatenate([p[4] for p in parts]).astype(np.int64)
+        ftags = np.concatenate([p[5] for p in parts]).astype(np.int64)
+        cell_type, facet_type = meshio_types[(cell_name, nodes_per_cell)]
+        if cell_type == "tetra10":  # meshio takes VTK order (gmsh's nodes 8 and 9 swapped) and swaps back
+            cblocks = cblocks[:, [0, 1, 2, 3, 4, 5, 6, 7, 9, 8]]
+        blocks, tags = [(cell_type, np.searchsorted(unique, cblocks))], [ctags]
+        if fblocks.size:
+            blocks.append((facet_type, np.searchsorted(unique, fblocks)))
+            tags.append(ftags)
+        field_data = {name: np.array([tag, tdim]) for name, tag in domain.regions.items()
+                      if np.any(ctags == tag)}
+        field_data.update({name: np.array([tag, fdim]) for name, tag in domain.boundaries.items()
+                           if np.any(ftags == tag)})
+        out = meshio.Mesh(points, blocks, cell_data={"gmsh:physical": tags, "gmsh:geometrical": tags},
+                          field_data=field_data)
+        written.parent.mkdir(parents=True, exist_ok=True)
+        meshio.write(str(written), out, file_format="gmsh22", binary=False)
+    comm.barrier()
+    return written
+
+
+def mesh_file_dimension(path: str | Path) -> int:
+    """Topological dimension of the cells of a mesh file (2 or 3), read with meshio."""
+    import meshio
+
+    try:
+        mesh = meshio.read(path)
+    except Exception as exc:  # meshio raises many types for unreadable files
+        raise ThermocfdError(f"{path}: cannot read the mesh ({exc})") from None
+    return max(block.dim for block in mesh.cells)
