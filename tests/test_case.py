@@ -17,6 +17,9 @@ def minimal(**changes):
         "solute": {"diffusivity": "1e-11 m^2/s", "soret_coefficient": "0.05 1/K"},
     }
     for dotted, value in changes.items():
+        if value is None:  # remove a whole section
+            del raw[dotted]
+            continue
         section, key = dotted.split("__")
         raw.setdefault(section, {})[key] = value
     return raw
@@ -66,12 +69,13 @@ def test_shipped_demo_case_loads(repo_root):
     ({"solute__soret_coefficient": {"law": "magic"}}, "solute.soret_coefficient.law", "unknown law"),
     ({"solute__soret_coefficient": {"law": "piazza", "s_inf": 0.1}}, "solute.soret_coefficient.t_star", "missing"),
     ({"fluid__viscosity": "-1 Pa*s"}, "fluid.viscosity", "positive"),
-    ({"mesh__degree": 3}, "mesh.degree", "1 or 2"),
+    ({"mesh__degree": 3}, "mesh.degree", "one of 1, 2"),
     ({"mesh__resolution": "fine"}, "mesh.resolution", "number"),
     ({"time__steps": 1}, "time.steps", "at least 2"),
     ({"time__scheme": "rk4"}, "time.scheme", "one of"),
     ({"case__kind": "warp_drive"}, "case.kind", "unknown kind"),
-    ({"mesh__file": "nowhere.msh"}, "mesh.file", "not found"),
+    ({"mesh__file": "nowhere.msh", "geometry": None}, "mesh.file", "not found"),
+    ({"mesh__file": "nowhere.msh"}, "geometry", "not used with mesh.file"),
 ])
 def test_bad_values_name_the_key(changes, key, reason):
     with pytest.raises(CaseError) as error:

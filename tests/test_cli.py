@@ -77,12 +77,12 @@ kind = "convection"
 shape = "channel"
 length = "600 um"
 height = "50 um"
-[heater]
-start = "200 um"
-end = "300 um"
-heat_flux = "1e5 W/m^2"
-[flow]
-mean_speed = "2 um/s"
+heater_start = "200 um"
+heater_end = "300 um"
+[boundary.heater]
+thermal = {type = "heat_flux", value = "1e5 W/m^2"}
+[boundary.inlet]
+flow = {type = "inflow", mean_speed = "2 um/s"}
 [temperature]
 ambient = "295 K"
 [solute]
@@ -120,24 +120,46 @@ BAD_CASES = {
     "transient_not_bool": (GOOD + "\n[time]\ntransient = 'yes'\n", [], "time.transient"),
     "gravity_two_components": (GOOD.replace("[case]", "gravity = [0, -9.81]\n[case]"), [], "gravity"),
     "negative_viscosity": (GOOD + "\n[fluid]\nviscosity = -1e-3\n", [], "fluid.viscosity"),
-    "boiling_water": (GOOD.replace('hot = "310 K"', 'hot = "420 K"'), [], "temperature.hot"),
-    "mesh_file_missing": (GOOD + '\n[mesh]\nfile = "nowhere.msh"\n', [], "mesh.file"),
+    "boiling_water": (GOOD.replace('hot = "310 K"', 'hot = "420 K"'),  # water's viscosity law in D(T)
+                      ["--set", 'solute.diffusivity={law="stokes_einstein", radius="10 nm"}'], "temperature.hot"),
+    "mesh_file_missing": (GOOD.replace('[geometry]\nlength = "100 um"\n', "") + '\n[mesh]\nfile = "nowhere.msh"\n',
+                          [], "mesh.file = 'nowhere.msh': file not found"),
     "unknown_unit": (GOOD.replace("100 um", "100 furlongs_per_fortnight"), [], "geometry.length"),
     "laser_outside_chamber": (LASER, ["--set", "laser.position=[3e-4, 0, 0]"], "laser.position"),
     "negative_laser_power": (LASER, ["--set", "laser.power=-0.1"], "laser.power"),
     "laser_power_in_watts_in_2d": (LASER, ["--set", "laser.power=0.1 W"], "laser.power"),
     "chamber_without_laser": (LASER.split("[laser]")[0], [], "laser"),
-    "heater_outside_channel": (CHANNEL, ["--set", 'heater.end="700 um"'], "heater.end"),
-    "channel_without_flow": (CHANNEL.replace('mean_speed = "2 um/s"', ""), [], "flow.mean_speed"),
+    "heater_outside_channel": (CHANNEL, ["--set", 'geometry.heater_end="700 um"'], "geometry.heater_end"),
+    "channel_without_flow": (CHANNEL.replace('flow = {type = "inflow", mean_speed = "2 um/s"}', ""), [],
+                             "boundary.inlet.flow"),
+    "inflow_without_speed": (CHANNEL.replace(', mean_speed = "2 um/s"', ""), [], "boundary.inlet.flow"),
+    "unknown_boundary": (CHANNEL, ["--set", 'boundary.inelt.flow={type="no_slip"}'], "boundary.inelt"),
+    "unknown_condition_type": (CHANNEL, ["--set", 'boundary.heater.thermal={type="hot"}'],
+                               "boundary.heater.thermal.type"),
+    "unknown_material": (LASER, ["--set", 'region.fluid.material="unobtainium"'], "region.fluid.material"),
+    "unused_by_kind": (GOOD, ["--set", "tracking.seed=3"], "tracking"),
+    "gravity_without_flow": (GOOD.replace("[case]", "gravity = [0, -9.81, 0]\n[case]"), [], "gravity"),
     "unknown_colormap": (GOOD, ["--set", "pictures.concentration_colormap=rainbowish"],
                          "pictures.concentration_colormap"),
     "particle_overlaps_wall": (PARTICLE, ["--set", 'particle.wall_distance="0.8 um"'], "particle.wall_distance"),
     "zero_particle_radius": (PARTICLE, ["--set", "particle.radius=0"], "particle.radius"),
     "particle_without_gradient": (PARTICLE.replace('gradient = [0, 0, "1e4 K/m"]', ""), [], "temperature.gradient"),
-    "unreachable_rayleigh_number": (
-        GOOD.replace('"soret_cell"', '"convection"').replace("[case]", "gravity = [0, -1e13, 0]\n[case]")
-        + "\n[flow]\ninertia = true\nnewton_max_iterations = 6\n", [], "transient"),
 }
+
+
+def test_failed_run_exits_3_and_keeps_a_partial_summary(tmp_path):
+    """A solver that cannot converge: one line saying what to change, exit 3, and
+    summary.json with "status": "failed" and the inputs."""
+    case = tmp_path / "hard.toml"
+    case.write_text(GOOD.replace('"soret_cell"', '"convection"').replace("[case]", "gravity = [0, -1e13, 0]\n[case]")
+                    + "\n[flow]\ninertia = true\nnewton_max_iterations = 6\n")
+    result = thermocfd("run", str(case), "--out", str(tmp_path / "out"))
+    assert result.returncode == 3, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "transient" in lines[0] and "Traceback" not in result.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["status"] == "failed" and "Newton" in summary["error"] and summary["inputs"]["case"]["kind"] == "convection"
+    assert "mesh" in summary["timings_s"]
 
 
 @pytest.mark.parametrize("name", sorted(BAD_CASES))
@@ -157,7 +179,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, name):
 def test_bad_mesh_file(tmp_path, groups):
     mesh = write_mesh_without(tmp_path, groups)
     case = tmp_path / "case.toml"
-    case.write_text(GOOD + f'\n[mesh]\nfile = "{mesh}"\n')
+    case.write_text(GOOD.replace('[geometry]\nlength = "100 um"\n', "") + f'\n[mesh]\nfile = "{mesh}"\n')
     result = thermocfd("run", str(case), "--out", str(tmp_path / "out"))
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]

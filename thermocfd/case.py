@@ -1,188 +1,335 @@
-"""Case files: TOML parsed into dataclasses, validated, converted to SI.
+"""Case files: the schema of every kind, validated with pydantic, converted to SI.
 
-This is the only module that reads TOML. Each section is a dataclass whose fields carry
-their SI unit and physical checks in ``metadata``; one generic parser walks them, so an
-unknown key, a missing key, a wrong type, a wrong unit or a non-physical value always
-produces a :class:`~thermocfd.errors.CaseError` that names the key, the value and the
-reason.
+This is the only module that reads TOML. Each ``[section]`` is a pydantic model whose
+fields carry their SI unit (strings such as ``"25 um"`` are converted with pint) and
+their physical checks; ``extra="forbid"`` refuses unknown keys. Which sections and keys
+a ``case.kind`` uses is declared once, in :data:`KIND_USAGE`; a key that the chosen kind
+(or geometry shape) does not use is refused with a message naming it, never ignored.
+The geometry is a tagged union on ``geometry.shape``: every built-in shape is a preset
+that produces a mesh with named regions and boundaries plus default conditions
+(:mod:`thermocfd.presets`); ``mesh.file`` brings the user's own mesh instead. Conditions
+are set per boundary name (``[boundary.NAME]``), materials and heat sources per region
+name (``[region.NAME]``).
 
-Physics laws (viscosity, diffusivity, Soret coefficient) are given as a number, a law
-name, or a table ``{law = "...", <parameters>}`` and become the law objects of
-:mod:`thermocfd.physics`.
+Every validation problem becomes one :class:`~thermocfd.errors.CaseError` naming the
+key, the value and the reason. :func:`case_json_schema` publishes the schema.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
+import json
 import tomllib
-import types
-import typing
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal, Optional, Union
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.functional_serializers import PlainSerializer
+from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from . import physics
-from .physics import water
 from .errors import MISSING, CaseError
+from .physics import water
 from .units import to_si
 
-# --- physical checks -----------------------------------------------------------------
+# --- physical checks -------------------------------------------------------------------
 
 
-def positive(value: float) -> str | None:
-    return None if value > 0 else "must be positive"
+def _check(test: Callable[[float], bool], reason: str):
+    def check(value):
+        if value is not None and not test(value):
+            raise ValueError(reason)
+        return value
+
+    return AfterValidator(check)
 
 
-def nonnegative(value: float) -> str | None:
-    return None if value >= 0 else "must not be negative"
+POSITIVE = _check(lambda v: v > 0, "must be positive")
+NONNEGATIVE = _check(lambda v: v >= 0, "must not be negative")
+ABSOLUTE_TEMPERATURE = _check(lambda v: v > 0, "is not a physical temperature (must be above 0 K)")
 
 
-def absolute_temperature(value: float) -> str | None:
-    return None if value > 0 else "is not a physical temperature (must be above 0 K)"
+def at_least(bound: float):
+    return _check(lambda v: v >= bound, f"must be at least {bound:g}")
 
 
-def at_least(bound: float) -> Callable[[float], str | None]:
-    def check(value: float) -> str | None:
-        return None if value >= bound else f"must be at least {bound:g}"
+def _si(unit: str):
+    """A number (SI) or a string with a unit, converted to SI."""
 
-    return check
+    def convert(value):
+        try:
+            return to_si(value, unit, "")
+        except CaseError as error:
+            raise ValueError(error.reason) from None
 
-
-def quantity(unit: str = "", check: Callable[[Any], str | None] | None = None,
-             default: Any = dataclasses.MISSING, doc: str = "") -> Any:
-    """A dataclass field holding an SI float (or vector of floats) with a unit and a check."""
-    metadata = {"unit": unit, "check": check, "doc": doc}
-    if default is dataclasses.MISSING:
-        return field(metadata=metadata)
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
+    return BeforeValidator(convert)
 
 
-# --- law tables ----------------------------------------------------------------------
-# law name -> (constructor, {parameter: (SI unit, check)})
+def _quantity_schema(unit: str) -> pydantic.WithJsonSchema:
+    hint = f"in {unit}" if unit else "dimensionless"
+    return pydantic.WithJsonSchema({"anyOf": [{"type": "number"}, {"type": "string"}],
+                                    "description": f"a number {hint}, or a string with a unit"})
+
+
+def Quantity(unit: str, *checks) -> Any:
+    """An SI float given as a number or a string with a unit (``"25 um"``)."""
+    return Annotated[float, _si(unit), *checks, _quantity_schema(unit)]
+
+
+def Vector(unit: str) -> Any:
+    def convert(value):
+        if not isinstance(value, list) or len(value) != 3:
+            raise ValueError("expected a vector of 3 components")
+        out = []
+        for i, component in enumerate(value):
+            try:
+                out.append(to_si(component, unit, ""))
+            except CaseError as error:
+                raise ValueError(f"component {i}: {error.reason}") from None
+        return out
+
+    schema = {"type": "array", "minItems": 3, "maxItems": 3,
+              "items": {"anyOf": [{"type": "number"}, {"type": "string"}]}, "description": f"3 components in {unit}"}
+    return Annotated[list[float], BeforeValidator(convert), pydantic.WithJsonSchema(schema)]
+
+
+def _strict_int(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected an integer")
+    return value
+
+
+def _strict_bool(value):
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
+def _strict_str(value):
+    if not isinstance(value, str):
+        raise ValueError("expected a string")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(_strict_int)]
+Bool = Annotated[bool, BeforeValidator(_strict_bool)]
+Str = Annotated[str, BeforeValidator(_strict_str)]
+
+Length = Quantity("m", POSITIVE)
+Temperature = Quantity("K", ABSOLUTE_TEMPERATURE)
+
+# --- physics laws: a number, a law name, or a table {law = ..., parameters} -------------------
+# law name -> (constructor, {parameter: (SI unit, check or None)})
 _LawTable = dict[str, tuple[Callable[..., Any], dict[str, tuple[str, Any]]]]
+
+_positive = (lambda v: v > 0, "must be positive")
+_kelvin = (lambda v: v > 0, "is not a physical temperature (must be above 0 K)")
 
 SORET_LAWS: _LawTable = {
     "constant": (physics.ConstantSoret, {"value": ("1/K", None)}),
-    "piazza": (physics.PiazzaSoret, {"s_inf": ("1/K", None), "t_star": ("K", absolute_temperature),
-                                     "t0": ("K", positive)}),
+    "piazza": (physics.PiazzaSoret, {"s_inf": ("1/K", None), "t_star": ("K", _kelvin), "t0": ("K", _positive)}),
     "heat_of_transport": (physics.HeatOfTransportSoret, {"heat_of_transport": ("J", None)}),
 }
 VISCOSITY_LAWS: _LawTable = {
-    "constant": (physics.ConstantViscosity, {"value": ("Pa*s", positive)}),
+    "constant": (physics.ConstantViscosity, {"value": ("Pa*s", _positive)}),
     "water": (physics.WaterViscosity, {}),
 }
+DIFFUSIVITY_LAWS: _LawTable = {
+    "constant": (physics.ConstantDiffusivity, {"value": ("m^2/s", _positive)}),
+    # its viscosity law is [fluid]'s (bound after validation, see Case._bind_laws)
+    "stokes_einstein": (physics.StokesEinsteinDiffusivity, {"radius": ("m", _positive)}),
+}
 
-def _water_or_constant(unit: str, check, water_law) -> _LawTable:
+
+def _property_laws(unit: str, check, water_law) -> _LawTable:
     return {"constant": (water.ConstantProperty, {"value": (unit, check)}), "water": (water_law, {})}
 
 
-FLUID_PROPERTY_LAWS: dict[str, tuple[str, Any, _LawTable]] = {
-    # key: (SI unit, check, laws); "water" is the correlation of thermocfd.physics.water
-    "density": ("kg/m^3", positive, _water_or_constant("kg/m^3", positive, water.WaterDensity)),
-    "thermal_conductivity": ("W/(m*K)", positive,
-                             _water_or_constant("W/(m*K)", positive, water.WaterThermalConductivity)),
-    "heat_capacity": ("J/(kg*K)", positive, _water_or_constant("J/(kg*K)", positive, water.WaterHeatCapacity)),
-    "thermal_expansion": ("1/K", None, _water_or_constant("1/K", None, water.WaterThermalExpansion)),
-}
-DIFFUSIVITY_LAWS: _LawTable = {
-    "constant": (physics.ConstantDiffusivity, {"value": ("m^2/s", positive)}),
-    # the viscosity law comes from [fluid] (see _parse_solute)
-    "stokes_einstein": (physics.StokesEinsteinDiffusivity, {"radius": ("m", positive)}),
-}
+DENSITY_LAWS = _property_laws("kg/m^3", _positive, water.WaterDensity)
+CONDUCTIVITY_LAWS = _property_laws("W/(m*K)", _positive, water.WaterThermalConductivity)
+HEAT_CAPACITY_LAWS = _property_laws("J/(kg*K)", _positive, water.WaterHeatCapacity)
+EXPANSION_LAWS = _property_laws("1/K", None, water.WaterThermalExpansion)
+ALL_LAWS = (SORET_LAWS, VISCOSITY_LAWS, DIFFUSIVITY_LAWS, DENSITY_LAWS, CONDUCTIVITY_LAWS, HEAT_CAPACITY_LAWS,
+            EXPANSION_LAWS)
 
 
-def _parse_law(value: object, key: str, laws: _LawTable, unit: str, check, extra: dict | None = None):
+class _LawProblem(ValueError):
+    """A law-table error with the sub-key it concerns (``.law``, ``.t_star``)."""
+
+    def __init__(self, sub_key: str, value: object, reason: str):
+        super().__init__(reason)
+        self.sub_key, self.value, self.reason = sub_key, value, reason
+
+
+def parse_law(value: object, laws: _LawTable, unit: str, check=None):
     """Number -> the 'constant' law; "name" -> a parameterless law; table -> any law."""
     if isinstance(value, str) and value.strip() in laws and not laws[value.strip()][1]:
         return laws[value.strip()][0]()
     if isinstance(value, (int, float, str)) and not isinstance(value, bool):
-        number = to_si(value, unit, key)
-        _apply_check(check, number, key, value)
+        number = to_si(value, unit, "")
+        if check is not None and not check[0](number):
+            raise _LawProblem("", value, check[1])
         return laws["constant"][0](number)
     if not isinstance(value, dict):
-        raise CaseError(key, value, f"expected a number in {unit}, a law name or a table "
-                        f"{{law = ...}} with law one of {sorted(laws)}")
+        raise _LawProblem("", value, f"expected a number in {unit}, a law name or a table {{law = ...}} with "
+                          f"law one of {sorted(laws)}")
     if "law" not in value:
-        raise CaseError(f"{key}.law", MISSING, f"missing: name the law, one of {sorted(laws)}")
+        raise _LawProblem(".law", MISSING, f"missing: name the law, one of {sorted(laws)}")
     name = value["law"]
-    if name not in laws:
-        raise CaseError(f"{key}.law", name, f"unknown law; choose one of {sorted(laws)}")
+    if not isinstance(name, str) or name not in laws:
+        raise _LawProblem(".law", name, f"unknown law; choose one of {sorted(laws)}")
     constructor, parameters = laws[name]
-    _reject_unknown({k for k in value if k != "law"}, parameters, key)
-    kwargs = dict(extra or {}) if name in ("stokes_einstein",) else {}
+    for key in value:
+        if key != "law" and key not in parameters:
+            raise _LawProblem(f".{key}", MISSING, _unknown_key_reason(key, parameters))
+    kwargs = {}
     for parameter, (parameter_unit, parameter_check) in parameters.items():
-        sub_key = f"{key}.{parameter}"
         if parameter not in value:
-            raise CaseError(sub_key, MISSING, f"missing parameter of law {name!r}")
-        number = to_si(value[parameter], parameter_unit, sub_key)
-        _apply_check(parameter_check, number, sub_key, value[parameter])
+            raise _LawProblem(f".{parameter}", MISSING, f"missing parameter of law {name!r}")
+        try:
+            number = to_si(value[parameter], parameter_unit, "")
+        except CaseError as error:
+            raise _LawProblem(f".{parameter}", value[parameter], error.reason) from None
+        if parameter_check is not None and not parameter_check[0](number):
+            raise _LawProblem(f".{parameter}", value[parameter], parameter_check[1])
         kwargs[parameter] = number
+    if name == "stokes_einstein":
+        kwargs["viscosity"] = physics.WaterViscosity()  # placeholder until [fluid] is known
     return constructor(**kwargs)
 
 
 def law_to_dict(law: Any) -> dict[str, Any]:
     """A law object as a JSON-able table that parses back to the same law."""
-    for laws in (SORET_LAWS, VISCOSITY_LAWS, DIFFUSIVITY_LAWS,
-                 *(table for _, _, table in FLUID_PROPERTY_LAWS.values())):
+    for laws in ALL_LAWS:
         for name, (constructor, parameters) in laws.items():
             if type(law) is constructor:
-                # exactly the table's parameters (stokes_einstein's viscosity is [fluid]'s)
                 return {"law": name, **{p: getattr(law, p) for p in parameters}}
     raise TypeError(f"not a law: {law!r}")
 
 
+def Law(laws: _LawTable, unit: str, check=None) -> Any:
+    def validate(value):
+        if type(value).__module__.startswith("thermocfd.physics"):
+            return value  # already a law (a validated case copied or re-validated)
+        try:
+            return parse_law(value, laws, unit, check)
+        except CaseError as error:
+            raise _LawProblem("", value, error.reason) from None
+
+    schema = {"anyOf": [{"type": "number"}, {"type": "string"},
+                        {"type": "object", "properties": {"law": {"enum": sorted(laws)}}, "required": ["law"]}],
+              "description": f"a number in {unit}, a law name or a table {{law = ...}}"}
+    return Annotated[Any, BeforeValidator(validate), PlainSerializer(law_to_dict, when_used="always"),
+                     pydantic.WithJsonSchema(schema)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True, arbitrary_types_allowed=True)
+
+
 # --- sections --------------------------------------------------------------------------
-KINDS: dict[str, tuple[str, ...]] = {
-    # case.kind -> sections that must be present
-    "soret_cell": ("geometry", "temperature", "solute"),
-    "tracking": ("geometry", "temperature", "solute"),
-    "convection": ("geometry", "temperature", "solute"),
-    "phoretic_particle": ("particle", "temperature"),
-    "thermoosmotic_flow": ("geometry", "temperature", "walls"),
-}
+class CaseSection(Section):
+    kind: Str = Field(description="which pipeline runs")
+    name: Str = ""
+    description: Str = ""
 
 
-@dataclass
-class CaseSection:
-    kind: str = quantity(doc="which pipeline runs")
-    name: str = quantity(default="")
-    description: str = quantity(default="")
+class TwoWallCellGeometry(Section):
+    """A rectangle (box in 3D) between a hot wall (x = 0) and a cold wall (x = length);
+    boundaries hot, cold, walls; region fluid."""
+
+    shape: Literal["two_wall_cell"] = "two_wall_cell"
+    length: Length = Field(description="hot-to-cold wall distance L (along x)")
+    height: Optional[Length] = Field(None, description="extent along y (default L/4)")
+    depth: Optional[Length] = Field(None, description="extent along z in 3D (default L/4)")
+    dimension: Literal[2, 3] = 2
 
 
-@dataclass
-class GeometrySection:
-    length: float = quantity("m", positive, doc="two_wall_cell: hot-to-cold wall distance L (along x); "
-                                                "chamber: lateral width")
-    shape: Literal["two_wall_cell", "chamber", "channel"] = quantity(default="two_wall_cell")
-    dimension: int = quantity(default=2, doc="2 (rectangle) or 3 (box)")
-    height: float | None = quantity("m", positive, default=None,
-                                    doc="two_wall_cell: extent along y (default L/4); chamber: thickness "
-                                        "along the vertical (y in 2D, z in 3D)")
-    depth: float | None = quantity("m", positive, default=None, doc="extent along z in 3D (default L/4)")
+class ChamberGeometry(Section):
+    """A thin chamber heated by a laser focus (needs [laser]); boundaries bottom, top,
+    sides at temperature.ambient; region fluid."""
+
+    shape: Literal["chamber"]
+    length: Length = Field(description="lateral width")
+    height: Optional[Length] = Field(None, description="thickness along the vertical (default length/4)")
+    dimension: Literal[2, 3] = 2
 
 
-@dataclass
-class MeshSection:
-    resolution: float = quantity("", positive, default=1.0, doc="refines the whole mesh (larger = finer)")
-    degree: int = quantity(default=1, doc="Lagrange degree of T and c (1 or 2)")
-    file: str | None = quantity(default=None, doc="a mesh file instead of the builder: gmsh .msh with physical "
-                                "groups, or any format meshio reads, with integer cell/facet tags")
-    unit: float = quantity("m", positive, default=1.0, doc="length of one coordinate unit of the mesh file")
-    tags: dict[str, int] = quantity(default={}, doc="names of the file's integer tags, e.g. {fluid = 1, hot = 2}")
+class ChannelGeometry(Section):
+    """A 2D channel cross-section with a heater stripe on its floor; boundaries inlet,
+    outlet, heater, walls; region fluid."""
+
+    shape: Literal["channel"]
+    length: Length
+    height: Optional[Length] = Field(None, description="default length/4")
+    heater_start: Quantity("m") = Field(description="upstream edge of the heater stripe, from the inlet")
+    heater_end: Quantity("m") = Field(description="downstream edge")
+    dimension: Literal[2] = 2
 
 
-@dataclass
-class FluidSection:
-    """Properties: a number (SI or with unit), "water", or a law table."""
+class ChipGeometry(Section):
+    """A channel moulded in a PDMS block bonded to a glass slide, thin-film heater
+    stripes on the glass under the channel; regions fluid, glass, pdms; boundaries inlet,
+    outlet, heater_1..N, glass_bottom, pdms_top, outer_sides (and posts)."""
 
-    viscosity: Any = quantity("Pa*s", positive, default="water")
-    density: Any = quantity("kg/m^3", positive, default="water")
-    thermal_conductivity: Any = quantity("W/(m*K)", positive, default="water")
-    heat_capacity: Any = quantity("J/(kg*K)", positive, default="water")
-    thermal_expansion: Any = quantity("1/K", None, default="water")
+    shape: Literal["chip"]
+    channel_width: Length = "100 um"
+    channel_height: Length = "50 um"
+    channel_length: Length = "2 mm"
+    glass_thickness: Length = "1 mm"
+    pdms_thickness: Length = "2 mm"
+    margin: Length = Field("500 um", description="PDMS beside the channel on each side")
+    heaters: list[Annotated[list[Quantity("m")], Field(min_length=2, max_length=2)]] = Field(
+        default_factory=list, description="[[start, end], ...] of each heater stripe along the channel")
+    heater_width: Optional[Length] = Field(None, description="stripe width across the channel (default 1.5 x "
+                                                             "channel_width)")
+    posts: list[Annotated[list[Quantity("m")], Field(min_length=3, max_length=3)]] = Field(
+        default_factory=list, description="[[x, y, radius], ...] of cylindrical PDMS posts in the channel")
+    dimension: Literal[2, 3] = 3
+
+
+class ParticleBoxGeometry(Section):
+    """A resolved sphere in a box (phoretic_particle); near a wall when particle.wall_distance
+    is given."""
+
+    shape: Literal["particle_box"] = "particle_box"
+    length: Optional[Length] = Field(None, description="box edge (lateral size near a wall); default 12 radii")
+    height: Optional[Length] = Field(None, description="box height near a wall (default h + 10 a)")
+
+
+GEOMETRIES = {model.model_fields["shape"].annotation.__args__[0]: model
+              for model in (TwoWallCellGeometry, ChamberGeometry, ChannelGeometry, ChipGeometry, ParticleBoxGeometry)}
+
+
+def _geometry_tag(value: Any) -> str | None:
+    if isinstance(value, dict):
+        return value.get("shape", "two_wall_cell")
+    return getattr(value, "shape", None)
+
+
+Geometry = Annotated[Union[tuple(Annotated[m, pydantic.Tag(s)] for s, m in GEOMETRIES.items())],
+                     pydantic.Discriminator(_geometry_tag)]
+
+
+class MeshSection(Section):
+    resolution: Quantity("", POSITIVE) = Field(1.0, description="refines the whole mesh (larger = finer)")
+    degree: Literal[1, 2] = Field(1, description="Lagrange degree of T and c (soret_cell, tracking)")
+    file: Optional[Str] = Field(None, description="the user's mesh instead of [geometry]: gmsh .msh with physical "
+                                "names, or any format meshio reads, with integer cell/facet tags")
+    unit: Quantity("m", POSITIVE) = Field(1.0, description="length of one coordinate unit of the mesh file")
+    tags: dict[str, Annotated[int, BeforeValidator(_strict_int), at_least(1)]] = Field(
+        default_factory=dict, description="names of the file's integer tags, e.g. {fluid = 1, hot = 2}")
+
+
+class FluidSection(Section):
+    """The liquid: each property a number (SI or with unit), "water", or a law table."""
+
+    viscosity: Law(VISCOSITY_LAWS, "Pa*s", _positive) = "water"
+    density: Law(DENSITY_LAWS, "kg/m^3", _positive) = "water"
+    thermal_conductivity: Law(CONDUCTIVITY_LAWS, "W/(m*K)", _positive) = "water"
+    heat_capacity: Law(HEAT_CAPACITY_LAWS, "J/(kg*K)", _positive) = "water"
+    thermal_expansion: Law(EXPANSION_LAWS, "1/K") = "water"
 
     def at(self, temperature: float) -> physics.FluidProperties:
         """Numbers at a reference temperature (viscosity stays a law of T)."""
@@ -192,382 +339,495 @@ class FluidSection:
             float(self.thermal_expansion.at(temperature)))
 
 
-@dataclass
-class TemperatureSection:
-    hot: float | None = quantity("K", absolute_temperature, default=None, doc="two_wall_cell hot wall")
-    cold: float | None = quantity("K", absolute_temperature, default=None, doc="two_wall_cell cold wall")
-    ambient: float | None = quantity("K", absolute_temperature, default=None, doc="chamber walls")
-    reference: float | None = quantity("K", absolute_temperature, default=None,
-                                       doc="phoretic_particle: T at the particle centre")
-    gradient: list[float] | None = quantity("K/m", None, default=None,
-                                            doc="phoretic_particle: far-field temperature gradient")
+class TemperatureSection(Section):
+    hot: Optional[Temperature] = Field(None, description="two_wall_cell: the hot wall (x = 0)")
+    cold: Optional[Temperature] = Field(None, description="two_wall_cell: the cold wall (x = length)")
+    ambient: Optional[Temperature] = Field(None, description="chamber, channel, chip: walls / surroundings")
+    reference: Optional[Temperature] = Field(None, description="phoretic_particle: T at the particle centre; "
+                                             "mesh.file: the Boussinesq reference and initial temperature")
+    gradient: Optional[Vector("K/m")] = Field(None, description="phoretic_particle: far-field gradient")
 
 
-@dataclass
-class ParticleSection:
+class ParticleSection(Section):
     """A resolved spherical particle (phoretic_particle)."""
 
-    radius: float = quantity("m", positive)
-    slip_coefficient: float = quantity("m^2/(s*K)", None, doc="thermo-osmotic chi; > 0: fluid creeps to hot")
-    thermal_conductivity: float = quantity("W/(m*K)", positive, default=0.6, doc="k_p")
-    density: float | None = quantity("kg/m^3", positive, default=None, doc="for gravity minus buoyancy")
-    wall_distance: float | None = quantity("m", positive, default=None,
-                                           doc="centre-to-wall distance h to a plane wall z = 0 (none: no wall)")
+    radius: Length
+    slip_coefficient: Quantity("m^2/(s*K)") = Field(description="thermo-osmotic chi; > 0: fluid creeps to hot")
+    thermal_conductivity: Quantity("W/(m*K)", POSITIVE) = 0.6
+    density: Optional[Quantity("kg/m^3", POSITIVE)] = Field(None, description="for gravity minus buoyancy")
+    wall_distance: Optional[Length] = Field(None, description="centre-to-wall distance h to a plane wall z = 0")
+    position: Optional[Vector("m")] = Field(None, description="mesh.file: the particle's centre (default: the "
+                                            "origin, or (0, 0, wall_distance) near a wall)")
 
 
-@dataclass
-class WallsSection:
-    """Channel walls with thermo-osmotic slip (thermoosmotic_flow)."""
-
-    slip_coefficient: float = quantity("m^2/(s*K)", None)
-
-
-@dataclass
-class HeaterSection:
-    """A resistive heater stripe on the floor of a channel."""
-
-    start: float = quantity("m", None, doc="upstream edge, distance from the inlet")
-    end: float = quantity("m", None, doc="downstream edge")
-    heat_flux: float = quantity("W/m^2", positive, doc="power per area delivered into the liquid")
+class LaserSection(Section):
+    power: Any = Field(description="beam power: W in 3D, W per metre of depth for a 2D line focus")
+    waist: Length = Field(description="1/e^2 intensity radius")
+    absorption_coefficient: Quantity("1/m", POSITIVE) = Field(2400.0, description="in the liquid (water: 2400 "
+                                                                                  "1/m at 1480 nm)")
+    position: Vector("m") = Field(default_factory=lambda: [0.0, 0.0, 0.0], description="beam axis (lateral x, y)")
 
 
-@dataclass
-class LaserSection:
-    power: Any = quantity(doc="beam power: W in 3D, W per metre of depth for a 2D line focus")
-    waist: float = quantity("m", positive, doc="1/e^2 intensity radius")
-    absorption_coefficient: float = quantity("1/m", positive, default=2400.0, doc="water at 1480 nm")
-    position: list[float] = quantity("m", None, default=[0.0, 0.0, 0.0], doc="beam axis (lateral x, y)")
+class SoluteSection(Section):
+    diffusivity: Law(DIFFUSIVITY_LAWS, "m^2/s", _positive)
+    soret_coefficient: Law(SORET_LAWS, "1/K")
+    initial_concentration: Quantity("mol/m^3", POSITIVE) = 1.0
 
 
-@dataclass
-class SoluteSection:
-    diffusivity: Any = quantity("m^2/s", positive)
-    soret_coefficient: Any = quantity("1/K", None)
-    initial_concentration: float = quantity("mol/m^3", positive, default=1.0)
+class TimeSection(Section):
+    transient: Bool = False
+    end: Optional[Quantity("s", POSITIVE)] = Field(None, description="end time (default: 4 relaxation times)")
+    steps: Annotated[Int, at_least(2)] = 200
+    scheme: Literal["bdf2", "backward_euler"] = "bdf2"
 
 
-@dataclass
-class TimeSection:
-    transient: bool = quantity(default=False)
-    end: float | None = quantity("s", positive, default=None,
-                                 doc="end time (default: 4 estimated relaxation times)")
-    steps: int = quantity("", at_least(2), default=200)
-    scheme: Literal["bdf2", "backward_euler"] = quantity(default="bdf2")
+class FlowSection(Section):
+    inertia: Bool = Field(False, description="Navier-Stokes instead of Stokes (Re << 1 in microfluidics)")
+    far_field: Literal["auto", "none"] = Field("auto", description="phoretic_particle: the particle's own far "
+                                               "field (Stokeslet / Blake) on the outer boundaries")
+    newton_max_iterations: Annotated[Int, at_least(1)] = 25
 
 
-@dataclass
-class FlowSection:
-    inertia: bool = quantity(default=False, doc="Navier-Stokes instead of Stokes (Re << 1 in microfluidics)")
-    mean_speed: float | None = quantity("m/s", positive, default=None,
-                                        doc="channel: mean speed of the pressure-driven (Poiseuille) inflow")
-    far_field: Literal["auto", "none"] = quantity(default="auto",
-                                                  doc="phoretic_particle: put the particle's own far field "
-                                                      "(Stokeslet / Blake) on the outer boundaries")
-    newton_max_iterations: int = quantity("", at_least(1), default=25)
+class TrackingSection(Section):
+    enabled: Optional[Bool] = Field(None, description="convection: also track Brownian particles in the flow")
+    particles: Annotated[Int, at_least(1)] = 100_000
+    duration: Optional[Quantity("s", POSITIVE)] = Field(None, description="default: 5 relaxation times")
+    time_step: Optional[Quantity("s", POSITIVE)] = Field(None, description="default: half the grid-cell time")
+    scheme: Literal["euler", "heun"] = "euler"
+    backend: Literal["auto", "cpu", "gpu"] = "auto"
+    precision: Literal["float64", "float32"] = "float64"
+    seed: Annotated[Int, at_least(0)] = 0
+    bins: Annotated[Int, at_least(4)] = 20
+    trajectories: Annotated[Int, at_least(0)] = Field(200, description="particles whose paths are written (VTP)")
+    particle_radius: Optional[Length] = Field(None, description="for sedimentation")
+    particle_density: Optional[Quantity("kg/m^3", POSITIVE)] = Field(None, description="for sedimentation")
 
 
-@dataclass
-class TrackingSection:
-    enabled: bool | None = quantity(default=None, doc="convection cases: also track Brownian particles in the "
-                                                     "flow (off unless true; case.kind 'tracking' always tracks)")
-    particles: int = quantity("", at_least(1), default=100_000)
-    duration: float | None = quantity("s", positive, default=None,
-                                      doc="tracked time (default: 5 relaxation times of the cell)")
-    time_step: float | None = quantity("s", positive, default=None,
-                                       doc="default: half the grid-cell diffusion/advection time")
-    scheme: Literal["euler", "heun"] = quantity(default="euler")
-    backend: Literal["auto", "cpu", "gpu"] = quantity(default="auto")
-    precision: Literal["float64", "float32"] = quantity(default="float64")
-    seed: int = quantity("", at_least(0), default=0)
-    walls: Literal["reflect", "adsorb"] = quantity(default="reflect")
-    sticking_probability: float = quantity("", nonnegative, default=1.0)
-    bins: int = quantity("", at_least(4), default=20)
-    trajectories: int = quantity("", at_least(0), default=200, doc="particles whose paths are written (VTP)")
-    particle_radius: float | None = quantity("m", positive, default=None, doc="for sedimentation")
-    particle_density: float | None = quantity("kg/m^3", positive, default=None, doc="for sedimentation")
+class SolverSection(Section):
+    linear_solver: Literal["direct", "iterative"] = "direct"
+    rtol: Quantity("", POSITIVE) = 1e-12
 
 
-@dataclass
-class SolverSection:
-    linear_solver: Literal["direct", "iterative"] = quantity(default="direct")
-    rtol: float = quantity("", positive, default=1e-12)
+class OutputSection(Section):
+    fields: Bool = Field(True, description="write ParaView field files")
+    pictures: Bool = Field(True, description="write PNG pictures")
+    snapshots: Annotated[Int, at_least(1)] = Field(20, description="field snapshots of a transient run")
+    animation: Bool = Field(False, description="GIF of a transient run's concentration")
+    mesh: Bool = Field(False, description="write the mesh as mesh.msh (gmsh, named groups, metres): a preset's "
+                       "chip to edit, or to run again with mesh.file")
 
 
-@dataclass
-class OutputSection:
-    fields: bool = quantity(default=True, doc="write ParaView field files")
-    pictures: bool = quantity(default=True, doc="write PNG pictures")
-    snapshots: int = quantity("", at_least(1), default=20, doc="field snapshots of a transient run")
-    animation: bool = quantity(default=False, doc="GIF of a transient run's concentration")
-
-
-@dataclass
-class PicturesSection:
+class PicturesSection(Section):
     """How the PNG pictures look (pyvista, off-screen)."""
 
-    width: int = quantity("", at_least(200), default=1200)
-    height: int = quantity("", at_least(200), default=700)
-    temperature_colormap: str = quantity(default="inferno", doc="any matplotlib colour map")
-    concentration_colormap: str = quantity(default="viridis")
-    concentration_scale: Literal["auto", "linear", "log"] = quantity(
-        default="auto", doc="auto: log when the concentration spans more than a factor 20")
-    concentration_min: float | None = quantity("mol/m^3", None, default=None, doc="fixed colour range")
-    concentration_max: float | None = quantity("mol/m^3", None, default=None)
-    arrows: int = quantity("", at_least(0), default=150, doc="drift/flow arrows per picture")
+    width: Annotated[Int, at_least(200)] = 1200
+    height: Annotated[Int, at_least(200)] = 700
+    temperature_colormap: Str = Field("inferno", description="any matplotlib colour map")
+    concentration_colormap: Str = "viridis"
+    concentration_scale: Literal["auto", "linear", "log"] = "auto"
+    concentration_min: Optional[Quantity("mol/m^3")] = None
+    concentration_max: Optional[Quantity("mol/m^3")] = None
+    arrows: Annotated[Int, at_least(0)] = 150
 
 
-@dataclass
-class Case:
+# --- conditions on named boundaries --------------------------------------------------------
+class FixedTemperatureBC(Section):
+    type: Literal["temperature"]
+    value: Temperature
+
+
+class HeatFluxBC(Section):
+    type: Literal["heat_flux"]
+    value: Quantity("W/m^2") = Field(description="into the domain (a heater: positive)")
+
+
+class HeaterPowerBC(Section):
+    type: Literal["heater_power"]
+    power: Quantity("W", POSITIVE) = Field(description="W in 3D, W per metre of depth in 2D; spread uniformly")
+
+
+class ConvectiveBC(Section):
+    type: Literal["convective"]
+    coefficient: Quantity("W/(m^2*K)", POSITIVE) = Field(10.0, description="heat-transfer coefficient h "
+                                                         "(still air: 5-25)")
+    ambient: Temperature
+
+
+class InsulatedBC(Section):
+    type: Literal["insulated"]
+
+
+ThermalBC = Annotated[Union[FixedTemperatureBC, HeatFluxBC, HeaterPowerBC, ConvectiveBC, InsulatedBC],
+                      Field(discriminator="type")]
+
+
+class NoSlipBC(Section):
+    type: Literal["no_slip"]
+
+
+class InflowBC(Section):
+    """Fully developed (Poiseuille) inflow on a planar inlet; give mean_speed or flow_rate."""
+
+    type: Literal["inflow"]
+    mean_speed: Optional[Quantity("m/s", POSITIVE)] = None
+    flow_rate: Optional[Quantity("m^3/s", POSITIVE)] = Field(None, description="3D: m^3/s (e.g. '1 uL/min')")
+
+    @model_validator(mode="after")
+    def _one_of(self):
+        if (self.mean_speed is None) == (self.flow_rate is None):
+            raise ValueError("give exactly one of mean_speed and flow_rate")
+        return self
+
+
+class PressureBC(Section):
+    type: Literal["pressure", "outflow"] = Field(description="outflow: traction-free (pressure 0)")
+    value: Quantity("Pa") = 0.0
+
+
+class SlipBC(Section):
+    type: Literal["slip"]
+    slip_coefficient: Quantity("m^2/(s*K)") = Field(description="thermo-osmotic chi; > 0: fluid creeps to hot")
+
+
+FlowBC = Annotated[Union[NoSlipBC, InflowBC, PressureBC, SlipBC], Field(discriminator="type")]
+
+
+class NoFluxBC(Section):
+    type: Literal["no_flux"]
+
+
+class ConcentrationBC(Section):
+    type: Literal["concentration"]
+    value: Quantity("mol/m^3", NONNEGATIVE)
+
+
+class SoluteOutflowBC(Section):
+    type: Literal["outflow"]
+
+
+SoluteBC = Annotated[Union[NoFluxBC, ConcentrationBC, SoluteOutflowBC], Field(discriminator="type")]
+
+
+class ParticleWallBC(Section):
+    type: Literal["reflect", "exit"]
+
+
+class AdsorbBC(Section):
+    type: Literal["adsorb"]
+    sticking_probability: Annotated[Quantity(""), NONNEGATIVE,
+                                    _check(lambda v: v <= 1, "must be at most 1")] = 1.0
+
+
+ParticlesBC = Annotated[Union[ParticleWallBC, AdsorbBC], Field(discriminator="type")]
+
+
+class BoundarySpec(Section):
+    """What happens on one named boundary; an absent entry keeps the preset's default
+    (or insulated / no-slip / no-flux / reflecting on a mesh file)."""
+
+    thermal: Optional[ThermalBC] = None
+    flow: Optional[FlowBC] = None
+    solute: Optional[SoluteBC] = None
+    particles: Optional[ParticlesBC] = None
+
+
+class UniformSource(Section):
+    type: Literal["uniform"]
+    value: Quantity("W/m^3")
+
+
+class JouleSource(Section):
+    type: Literal["joule"]
+    power: Quantity("W", POSITIVE) = Field(description="W in 3D, W per metre of depth in 2D; uniform over the region")
+
+
+HeatSource = Annotated[Union[UniformSource, JouleSource], Field(discriminator="type")]
+
+
+class RegionSpec(Section):
+    """One named region: its material ("fluid": the liquid of [fluid], where flow and
+    solute live; or a solid from :mod:`thermocfd.physics.materials`) and heat source."""
+
+    material: Str = Field(description="'fluid' or a solid: borosilicate, fused_silica, pdms, silicon, pmma, ...")
+    thermal_conductivity: Optional[Quantity("W/(m*K)", POSITIVE)] = Field(None, description="solid: overrides "
+                                                                          "the library value")
+    density: Optional[Quantity("kg/m^3", POSITIVE)] = None
+    heat_capacity: Optional[Quantity("J/(kg*K)", POSITIVE)] = None
+    absorption_coefficient: Optional[Quantity("1/m", NONNEGATIVE)] = Field(None, description="laser absorption "
+                                                                          "in a solid (liquid: laser.absorption_coefficient)")
+    heat_source: Optional[HeatSource] = None
+
+    @property
+    def is_fluid(self) -> bool:
+        return self.material == "fluid"
+
+    @model_validator(mode="after")
+    def _known_material(self):
+        from .physics.materials import MATERIALS
+
+        if self.material != "fluid" and self.material not in MATERIALS:
+            raise _LawProblem(".material", self.material, f"unknown material; choose 'fluid' or one of "
+                              f"{', '.join(sorted(MATERIALS))}")
+        if self.is_fluid:
+            for key in ("thermal_conductivity", "density", "heat_capacity", "absorption_coefficient"):
+                if getattr(self, key) is not None:
+                    raise _LawProblem(f".{key}", getattr(self, key), "a fluid region takes its properties from "
+                                      "[fluid] (and laser.absorption_coefficient)")
+        return self
+
+    def solid(self):
+        """The solid's properties, library values overridden by the region's own."""
+        from .physics.materials import MATERIALS
+
+        import dataclasses
+
+        overrides = {key: getattr(self, key) for key in ("thermal_conductivity", "density", "heat_capacity",
+                                                         "absorption_coefficient") if getattr(self, key) is not None}
+        return dataclasses.replace(MATERIALS[self.material], **overrides)
+
+
+# --- which kind uses what ------------------------------------------------------------------
+ALL = "all"
+COMMON = {"case": ALL, "mesh": {"resolution", "file", "unit", "tags"}, "output": ALL, "pictures": ALL}
+KIND_USAGE: dict[str, dict[str, Any]] = {
+    # kind -> {section: used keys (or ALL)}; boundary/region: which condition families
+    "soret_cell": {**COMMON, "mesh": ALL, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity"},
+                   "temperature": ALL, "solute": ALL, "time": ALL, "solver": ALL,
+                   "boundary": {"thermal", "solute"}, "region": ALL},
+    "tracking": {**COMMON, "mesh": ALL, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity", "density"},
+                 "temperature": ALL, "solute": ALL, "solver": ALL, "gravity": ALL,
+                 "tracking": {"particles", "duration", "time_step", "scheme", "backend", "precision", "seed", "bins",
+                  "trajectories", "particle_radius", "particle_density"},
+                 "boundary": {"thermal", "particles"}},
+    "convection": {**COMMON, "geometry": ALL, "fluid": ALL, "temperature": ALL, "solute": ALL, "laser": ALL,
+                   "time": ALL, "flow": {"inertia", "newton_max_iterations"}, "gravity": ALL,
+                   "tracking": {"enabled", "particles", "duration", "time_step", "scheme", "backend", "precision",
+                                "seed", "particle_radius", "particle_density"},
+                   "boundary": {"thermal", "flow", "solute"}, "region": ALL},
+    "phoretic_particle": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity", "density"},
+                          "temperature": ALL, "particle": ALL, "flow": {"far_field"}, "gravity": ALL,
+                          "solver": {"linear_solver"}},
+    "thermoosmotic_flow": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity"},
+                           "temperature": ALL, "solver": {"linear_solver"}, "boundary": {"thermal", "flow"}},
+}
+KIND_SHAPES = {"soret_cell": ("two_wall_cell",), "tracking": ("two_wall_cell",),
+               "convection": ("two_wall_cell", "chamber", "channel", "chip"),
+               "phoretic_particle": ("particle_box",), "thermoosmotic_flow": ("two_wall_cell",)}
+# temperature keys each shape uses (a mesh file: the kind's entry under None)
+SHAPE_TEMPERATURES = {"two_wall_cell": ("hot", "cold"), "chamber": ("ambient",), "channel": ("ambient",),
+                      "chip": ("ambient",), "particle_box": ("reference", "gradient")}
+FILE_TEMPERATURES = {"soret_cell": ("hot", "cold"), "tracking": ("hot", "cold"), "convection": ("reference",),
+                     "phoretic_particle": ("reference", "gradient"), "thermoosmotic_flow": ("hot", "cold")}
+WHY_UNUSED = {"gravity": "it has no flow", "laser": "only chamber and chip geometries of kind 'convection' are "
+              "laser-heated", "particle": "only kind 'phoretic_particle' resolves a particle",
+              "time": "it is steady", "tracking": "it tracks no particles", "flow": "it has no flow",
+              "solute": "it has no solute", "solver": "its solver is fixed (direct Newton)",
+              "region": "its regions are fixed"}
+
+
+class Case(Section):
+    """A validated case: every section in SI, laws as objects, conditions resolved."""
+
     case: CaseSection
-    geometry: GeometrySection | None = None
-    mesh: MeshSection = field(default_factory=MeshSection)
-    fluid: FluidSection = field(default_factory=FluidSection)
-    temperature: TemperatureSection | None = None
-    laser: LaserSection | None = None
-    particle: ParticleSection | None = None
-    walls: WallsSection | None = None
-    heater: HeaterSection | None = None
-    solute: SoluteSection | None = None
-    time: TimeSection = field(default_factory=TimeSection)
-    flow: FlowSection = field(default_factory=FlowSection)
-    tracking: TrackingSection = field(default_factory=TrackingSection)
-    solver: SolverSection = field(default_factory=SolverSection)
-    output: OutputSection = field(default_factory=OutputSection)
-    pictures: PicturesSection = field(default_factory=PicturesSection)
-    gravity: list[float] = quantity("m/s^2", None, default=[0.0, 0.0, 0.0])
-    source: str | None = field(default=None, metadata={"internal": True})
+    geometry: Optional[Geometry] = None
+    mesh: MeshSection = Field(default_factory=MeshSection)
+    fluid: FluidSection = Field(default_factory=FluidSection)
+    temperature: Optional[TemperatureSection] = None
+    laser: Optional[LaserSection] = None
+    particle: Optional[ParticleSection] = None
+    solute: Optional[SoluteSection] = None
+    time: TimeSection = Field(default_factory=TimeSection)
+    flow: FlowSection = Field(default_factory=FlowSection)
+    tracking: TrackingSection = Field(default_factory=TrackingSection)
+    solver: SolverSection = Field(default_factory=SolverSection)
+    output: OutputSection = Field(default_factory=OutputSection)
+    pictures: PicturesSection = Field(default_factory=PicturesSection)
+    gravity: Vector("m/s^2") = Field(default_factory=lambda: [0.0, 0.0, 0.0])
+    boundary: dict[str, BoundarySpec] = Field(default_factory=dict, description="conditions per boundary name")
+    region: dict[str, RegionSpec] = Field(default_factory=dict, description="material and sources per region name")
+    source: Optional[str] = Field(None, exclude=True, description="the case file (set by load_case)")
 
     @property
     def kind(self) -> str:
         return self.case.kind
 
+    @property
+    def shape(self) -> str | None:
+        """The geometry preset, or None for a mesh file."""
+        return None if self.geometry is None else self.geometry.shape
+
+    @property
+    def dimension(self) -> int | None:
+        return getattr(self.geometry, "dimension", 3 if self.shape == "particle_box" else None)
+
+    def fluid_regions(self) -> list[str]:
+        return sorted(name for name, spec in self.region.items() if spec.is_fluid)
+
     def to_dict(self) -> dict[str, Any]:
-        """The resolved inputs (SI, laws as tables) for summary.json; they parse back
-        with :func:`case_from_dict` (``thermocfd post`` relies on that)."""
-        return _to_jsonable(self)
+        """The resolved inputs (SI, laws as tables, preset conditions filled in) for
+        summary.json; they parse back with :func:`case_from_dict` to the same case."""
+        from .presets import inactive_keys
+
+        usage = KIND_USAGE[self.kind]
+        inactive = inactive_keys(self)
+        out = {}
+        for section, value in self.model_dump(mode="json", exclude_none=True).items():
+            used = usage.get(section)
+            if used is None or section in inactive:
+                continue
+            if isinstance(value, dict):
+                value = {key: v for key, v in value.items() if f"{section}.{key}" not in inactive}
+            if used is not ALL and isinstance(value, dict) and section not in ("boundary", "region"):
+                value = {key: v for key, v in value.items() if key in used}
+            if section == "mesh" and self.mesh.file is None:
+                value = {key: v for key, v in value.items() if key not in ("unit", "tags")}
+            out[section] = value
+        return out
 
 
-def _to_jsonable(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj) and type(obj).__module__.startswith("thermocfd.physics"):
-        return law_to_dict(obj)
-    if dataclasses.is_dataclass(obj):
-        return {f.name: _to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not f.metadata.get("internal") and getattr(obj, f.name) is not None}
-    if isinstance(obj, (list, tuple)):
-        return [_to_jsonable(v) for v in obj]
-    return obj
+# --- errors ----------------------------------------------------------------------------------
+def _unknown_key_reason(key: str, known) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return "unknown key" + (f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(known))}")
 
 
-# --- the generic parser ----------------------------------------------------------------
-def _reject_unknown(keys, known, prefix: str) -> None:
-    for key in sorted(keys):
-        if key not in known:
-            close = difflib.get_close_matches(key, list(known), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(known))}"
-            full = f"{prefix}.{key}" if prefix else key
-            raise CaseError(full, MISSING, f"unknown key{hint}")
+def _section_model(name: str):
+    return {"boundary": BoundarySpec, "region": RegionSpec}.get(name) or Case.model_fields[name].annotation
 
 
-def _apply_check(check, number, key: str, raw) -> None:
-    if check is not None:
-        problem = check(number)
-        if problem:
-            raise CaseError(key, raw, problem)
+def _error_from_pydantic(error: pydantic.ValidationError, raw: dict) -> CaseError:
+    first = error.errors()[0]
+    # drop the tags of tagged unions from the location (geometry.chamber.length -> geometry.length)
+    path, node = [], raw
+    for part in first["loc"]:
+        if isinstance(node, dict) and part in node:
+            path.append(str(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            path[-1] = f"{path[-1]}[{part}]" if path else str(part)
+            node = node[part]
+        elif isinstance(node, dict) and first["type"] in ("missing", "extra_forbidden") and part == first["loc"][-1]:
+            path.append(str(part))
+            node = MISSING
+    key = ".".join(path) or "case"
+    context = first.get("ctx") or {}
+    inner = context.get("error")
+    if isinstance(inner, _LawProblem):
+        return CaseError(key + inner.sub_key, inner.value if inner.sub_key else node, inner.reason)
+    kind = first["type"]
+    if kind == "missing":
+        is_section = len(path) == 1 and path[0] in Case.model_fields
+        return CaseError(key, MISSING, f"missing required section [{key}]" if is_section else "missing required key")
+    if kind == "extra_forbidden":
+        if len(path) == 2 and path[0] == "geometry":
+            owners = [shape for shape, model in GEOMETRIES.items() if path[1] in model.model_fields]
+            if owners:
+                shape = raw["geometry"].get("shape")
+                return CaseError(key, MISSING, f"not used by geometry.shape {shape!r} (a key of "
+                                 f"{', '.join(map(repr, owners))})")
+        parent = _model_at(path[:-1], raw)
+        known = list(parent.model_fields) if parent is not None else []
+        return CaseError(key, MISSING, _unknown_key_reason(path[-1], [k for k in known if k != "source"]))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        tag = "shape" if path and path[-1] == "geometry" else "type"
+        options = context.get("expected_tags", "")
+        if kind == "union_tag_not_found":
+            return CaseError(f"{key}.{tag}", MISSING, f"missing: name the {tag}, one of {options}")
+        return CaseError(f"{key}.{tag}", context.get("tag"), f"unknown {tag}; choose one of {options}")
+    if kind in ("literal_error", "enum"):
+        return CaseError(key, node, f"must be one of {context.get('expected', '')}".replace(" or ", ", "))
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return CaseError(key, node, "expected a table (a [section] of key = value lines)")
+    if kind in ("list_type", "too_short", "too_long"):
+        return CaseError(key, node, first["msg"].replace("List should have", "expected"))
+    reason = first["msg"].removeprefix("Value error, ")
+    return CaseError(key, node, reason)
 
 
-def _parse_value(annotation: Any, raw: Any, key: str, metadata: dict) -> Any:
-    unit, check = metadata.get("unit", ""), metadata.get("check")
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return _parse_value(options[0], raw, key, metadata)
-    if origin is Literal:
-        choices = typing.get_args(annotation)
-        if raw not in choices:
-            raise CaseError(key, raw, f"must be one of {', '.join(map(repr, choices))}")
-        return raw
-    if origin is dict:
-        if not isinstance(raw, dict):
-            raise CaseError(key, raw, "expected a table of name = integer tag")
-        for name, tag in raw.items():
-            if isinstance(tag, bool) or not isinstance(tag, int) or tag <= 0:
-                raise CaseError(f"{key}.{name}", tag, "expected a positive integer tag")
-        return dict(raw)
-    if origin is list:
-        if not isinstance(raw, list) or len(raw) != 3:
-            raise CaseError(key, raw, "expected a vector of 3 components")
-        values = [to_si(v, unit, f"{key}[{i}]") for i, v in enumerate(raw)]
-        return values
-    if annotation is bool:
-        if not isinstance(raw, bool):
-            raise CaseError(key, raw, "expected true or false")
-        return raw
-    if annotation is int:
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise CaseError(key, raw, "expected an integer")
-        _apply_check(check, raw, key, raw)
-        return raw
-    if annotation is float:
-        number = to_si(raw, unit, key)
-        _apply_check(check, number, key, raw)
-        return number
-    if annotation is str:
-        if not isinstance(raw, str):
-            raise CaseError(key, raw, "expected a string")
-        return raw
-    if annotation is Any:
-        return raw  # laws: resolved by the section's own parser
-    raise TypeError(f"no parser for {annotation!r}")  # pragma: no cover - programming error
-
-
-def _parse_section(cls: type, table: Any, prefix: str) -> Any:
-    if not isinstance(table, dict):
-        raise CaseError(prefix, table, "expected a table (a [section] of key = value lines)")
-    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    _reject_unknown(table.keys(), fields, prefix)
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for name, f in fields.items():
-        key = f"{prefix}.{name}" if prefix else name
-        if name not in table:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                if _section_type(hints[name]) is not None:
-                    raise CaseError(key, MISSING, f"missing required section [{key}]")
-                raise CaseError(key, MISSING, "missing required key")
+def _model_at(path: list[str], raw: dict):
+    """The pydantic model describing the table at ``path`` (for did-you-mean hints)."""
+    model = Case
+    node = raw
+    for i, part in enumerate(path):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+        if i == 0 and part in ("boundary", "region"):
             continue
-        annotation = hints[name]
-        section_type = _section_type(annotation)
-        if section_type is not None:
-            kwargs[name] = _parse_section(section_type, table[name], key)
-        else:
-            kwargs[name] = _parse_value(annotation, table[name], key, dict(f.metadata))
-    return cls(**kwargs)
+        if i == 1 and path[0] in ("boundary", "region"):
+            model = _section_model(path[0])
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return None
+        model = _model_of_annotation(field.annotation, node)
+        if model is None:
+            return None
+    return model
 
 
-def _section_type(annotation: Any) -> type | None:
-    options = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) \
-        else (annotation,)
-    for option in options:
-        if isinstance(option, type) and dataclasses.is_dataclass(option):
-            return option
+def _model_of_annotation(annotation, node):
+    import typing
+
+    candidates = [annotation]
+    while candidates:
+        a = candidates.pop()
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            tag = node.get("type", node.get("shape")) if isinstance(node, dict) else None
+            shape_or_type = a.model_fields.get("type") or a.model_fields.get("shape")
+            if tag is None or shape_or_type is None or tag in typing.get_args(shape_or_type.annotation):
+                return a
+            continue
+        candidates.extend(typing.get_args(a))
     return None
 
 
-# --- semantic checks across sections -----------------------------------------------------
-def _finish(case: Case) -> Case:
-    if case.case.kind not in KINDS:
-        raise CaseError("case.kind", case.case.kind, f"unknown kind; available: {', '.join(sorted(KINDS))}")
-    for section in KINDS[case.case.kind]:
-        if getattr(case, section) is None:
-            raise CaseError(section, MISSING, f"missing required section [{section}] for case.kind = "
-                            f"{case.case.kind!r}")
-    if case.case.kind in ("soret_cell", "tracking") and case.geometry.shape != "two_wall_cell":
-        raise CaseError("geometry.shape", case.geometry.shape, f"case.kind = {case.case.kind!r} needs a "
-                        "'two_wall_cell'")
-    fluid = case.fluid
-    fluid.viscosity = _parse_law(fluid.viscosity, "fluid.viscosity", VISCOSITY_LAWS, "Pa*s", positive)
-    for key, (unit, check, laws) in FLUID_PROPERTY_LAWS.items():
-        setattr(fluid, key, _parse_law(getattr(fluid, key), f"fluid.{key}", laws, unit, check))
-    if case.solute is not None:
-        solute = case.solute
-        solute.diffusivity = _parse_law(solute.diffusivity, "solute.diffusivity", DIFFUSIVITY_LAWS,
-                                        "m^2/s", positive, extra={"viscosity": fluid.viscosity})
-        solute.soret_coefficient = _parse_law(solute.soret_coefficient, "solute.soret_coefficient",
-                                              SORET_LAWS, "1/K", None)
-    if case.geometry is not None:
-        if case.geometry.dimension not in (2, 3):
-            raise CaseError("geometry.dimension", case.geometry.dimension, "must be 2 or 3")
-    tracking = case.tracking
-    if (tracking.particle_radius is None) != (tracking.particle_density is None):
-        key = "tracking.particle_density" if tracking.particle_density is None else "tracking.particle_radius"
-        raise CaseError(key, MISSING, "sedimentation needs both tracking.particle_radius and "
-                        "tracking.particle_density")
-    if tracking.sticking_probability > 1:
-        raise CaseError("tracking.sticking_probability", tracking.sticking_probability, "must be at most 1")
-    if case.particle is not None:
-        p = case.particle
-        if p.wall_distance is not None and p.wall_distance <= p.radius:
-            raise CaseError("particle.wall_distance", p.wall_distance, f"the particle (radius {p.radius:g} m) "
-                            "overlaps the wall: the centre-to-wall distance must exceed the radius")
-        if case.geometry is not None and case.geometry.length <= 2 * p.radius:
-            raise CaseError("geometry.length", case.geometry.length, f"the box must be wider than the "
-                            f"particle (diameter {2 * p.radius:g} m)")
-    if case.laser is not None:
-        g = case.geometry
-        if g is None or g.shape != "chamber":
-            raise CaseError("laser", MISSING, "a laser heats a geometry.shape = 'chamber'")
-        unit = "W" if g.dimension == 3 else "W/m"
-        case.laser.power = to_si(case.laser.power, unit, "laser.power")
-        _apply_check(positive, case.laser.power, "laser.power", case.laser.power)
-        lateral = case.laser.position[: (2 if g.dimension == 3 else 1)]
-        if any(abs(p) >= 0.5 * g.length for p in lateral):
-            raise CaseError("laser.position", case.laser.position, f"the beam axis is outside the chamber "
-                            f"(|x|, |y| must be below geometry.length/2 = {0.5 * g.length:g} m)")
-    elif case.geometry is not None and case.geometry.shape == "chamber":
-        raise CaseError("laser", MISSING, "a chamber needs a heat source: add a [laser] section")
-    if case.geometry is not None and case.geometry.shape == "channel":
-        g, heater = case.geometry, case.heater
-        if heater is None:
-            raise CaseError("heater", MISSING, "a channel needs a [heater] stripe (start, end)")
-        if not 0.0 < heater.start < heater.end < g.length:
-            raise CaseError("heater.end" if heater.start > 0 else "heater.start",
-                            [heater.start, heater.end], f"the heater stripe must lie inside the channel "
-                            f"floor (0 < start < end < geometry.length = {g.length:g} m)")
-        if g.dimension != 2:
-            raise CaseError("geometry.dimension", g.dimension, "the heated channel is a 2D cross-section")
-        if case.flow.mean_speed is None:
-            raise CaseError("flow.mean_speed", MISSING, "a channel needs the mean inflow speed")
-    pictures = case.pictures
-    for key in ("temperature_colormap", "concentration_colormap"):
-        name = getattr(pictures, key)
-        if name not in ("inferno", "viridis"):  # the defaults need no check (and no matplotlib import)
-            import matplotlib
-
-            if name not in matplotlib.colormaps:
-                raise CaseError(f"pictures.{key}", name, "not a matplotlib colour map (e.g. viridis, magma, "
-                                "coolwarm, Blues)")
-    if (pictures.concentration_min is not None and pictures.concentration_max is not None
-            and pictures.concentration_min >= pictures.concentration_max):
-        raise CaseError("pictures.concentration_max", pictures.concentration_max,
-                        "must be above pictures.concentration_min")
-    if case.mesh.degree not in (1, 2):
-        raise CaseError("mesh.degree", case.mesh.degree, "must be 1 or 2")
-    if case.mesh.file is not None:
-        path = Path(case.mesh.file)
-        if not path.is_absolute() and case.source is not None:
-            path = Path(case.source).parent / path
-            if not path.exists():  # case files name meshes relative to the repo root too
-                path = Path(case.mesh.file)
-        if not path.exists():
-            raise CaseError("mesh.file", case.mesh.file, "file not found")
-        case.mesh.file = str(path)
-    if case.temperature is not None:
-        t = case.temperature
-        shape = case.geometry.shape if case.geometry is not None else "two_wall_cell"
-        chamber = shape != "two_wall_cell" or case.kind == "phoretic_particle"
-        needed = {"chamber": ("ambient",), "channel": ("ambient",)}.get(shape, ("hot", "cold"))
-        if case.kind == "phoretic_particle":
-            needed = ("reference", "gradient")
-        for key in needed:
-            if getattr(t, key) is None:
-                raise CaseError(f"temperature.{key}", MISSING, f"missing required key for geometry.shape = "
-                                f"{case.geometry.shape if case.geometry else 'two_wall_cell'!r}")
-        if not chamber and t.hot <= t.cold:
-            raise CaseError("temperature.hot", t.hot, f"must be above temperature.cold = {t.cold:g} K")
-        water_laws = [name for name in ("viscosity", *FLUID_PROPERTY_LAWS)
-                      if type(getattr(fluid, name)).__name__.startswith("Water")]
-        if water_laws:
-            for key in needed:
-                value = getattr(t, key)
-                if isinstance(value, list):
-                    continue
-                if not 273.0 <= value <= 373.0:
-                    raise CaseError(f"temperature.{key}", value, "outside 273-373 K, the range of the water "
-                                    f"correlations used for fluid.{', fluid.'.join(water_laws)}")
-    return case
+# --- usage: keys the chosen kind or shape does not use ----------------------------------------
+def _reject_unused(raw: dict) -> None:
+    kind = raw["case"]["kind"]
+    usage = KIND_USAGE[kind]
+    for section, value in raw.items():
+        if section not in Case.model_fields or section == "source":
+            continue  # unknown: pydantic says so, with a hint
+        used = usage.get(section)
+        if used is None:
+            why = WHY_UNUSED.get(section, "")
+            raise CaseError(section, MISSING, f"not used by kind {kind!r}" + (f" ({why})" if why else ""))
+        if used is ALL or not isinstance(value, dict):
+            continue
+        if section in ("boundary", "region"):
+            for name, spec in value.items():
+                for family in (spec if isinstance(spec, dict) else {}):
+                    if family in BoundarySpec.model_fields and family not in used:
+                        raise CaseError(f"{section}.{name}.{family}", MISSING, f"not used by kind {kind!r}")
+            continue
+        for key in value:
+            if key not in used and key in _section_model(section).model_fields:
+                raise CaseError(f"{section}.{key}", MISSING, f"not used by kind {kind!r}")
+    geometry = raw.get("geometry")
+    shape = geometry.get("shape", KIND_SHAPES[kind][0]) if isinstance(geometry, dict) else None
+    if isinstance(geometry, dict) and shape in GEOMETRIES and shape not in KIND_SHAPES[kind]:
+        raise CaseError("geometry.shape", shape, f"not used by kind {kind!r} (it takes "
+                        f"{', '.join(map(repr, KIND_SHAPES[kind]))})")
+    mesh = raw.get("mesh") if isinstance(raw.get("mesh"), dict) else {}
+    if mesh.get("file") is not None and geometry is not None:
+        raise CaseError("geometry", MISSING, "not used with mesh.file (the mesh file is the geometry)")
+    if mesh.get("file") is None:
+        for key in ("unit", "tags"):
+            if key in mesh:
+                raise CaseError(f"mesh.{key}", MISSING, "not used without mesh.file")
+    temperature = raw.get("temperature")
+    if isinstance(temperature, dict):
+        if mesh.get("file") is not None:
+            used, owner = FILE_TEMPERATURES[kind], "a mesh file"
+        else:
+            shape = shape or KIND_SHAPES[kind][0]
+            used, owner = SHAPE_TEMPERATURES.get(shape, ()), f"geometry.shape {shape!r}"
+        for key in temperature:
+            if key not in used and key in TemperatureSection.model_fields:
+                raise CaseError(f"temperature.{key}", MISSING, f"not used by {owner} (it uses "
+                                f"{', '.join('temperature.' + k for k in used)})")
 
 
-# --- entry points ----------------------------------------------------------------------
+# --- entry points ------------------------------------------------------------------------------
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``section.key=value`` -> (path, value); value is TOML ("310 K" needs no quotes)."""
     if "=" not in text:
@@ -598,9 +858,27 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 def case_from_dict(raw: dict, source: str | None = None) -> Case:
     """Validate a case given as a dictionary (what TOML parses into)."""
-    case = _parse_section(Case, raw, "")
-    case.source = source
-    return _finish(case)
+    if not isinstance(raw.get("case"), dict):
+        raise CaseError("case", MISSING, "missing required section [case] (with kind = ...)")
+    kind = raw["case"].get("kind")
+    if kind not in KIND_USAGE:
+        raise CaseError("case.kind", kind if kind is not None else MISSING,
+                        f"unknown kind; available: {', '.join(sorted(KIND_USAGE))}")
+    _reject_unused(raw)
+    raw = dict(raw)
+    default_shape = KIND_SHAPES[kind][0]
+    if isinstance(raw.get("geometry"), dict) and "shape" not in raw["geometry"]:
+        raw["geometry"] = {"shape": default_shape, **raw["geometry"]}
+    if raw.get("geometry") is None and not (isinstance(raw.get("mesh"), dict) and raw["mesh"].get("file")) \
+            and default_shape == "particle_box":
+        raw["geometry"] = {"shape": default_shape}
+    try:
+        case = Case.model_validate({**raw, "source": source})
+    except pydantic.ValidationError as error:
+        raise _error_from_pydantic(error, raw) from None
+    from .presets import resolve
+
+    return resolve(case)
 
 
 def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
@@ -618,3 +896,44 @@ def load_case(path: str | Path, overrides: list[str] | None = None) -> Case:
         raise CaseError(str(path), MISSING, f"not valid TOML: {error}") from None
     apply_overrides(raw, overrides or [])
     return case_from_dict(raw, source=str(path))
+
+
+def case_json_schema() -> dict:
+    """JSON Schema of case files: one variant per kind, with only the sections and keys
+    that kind uses (editors validate and complete case files with it)."""
+    variants = []
+    for kind, usage in KIND_USAGE.items():
+        fields: dict[str, Any] = {}
+        for section, used in usage.items():
+            field = Case.model_fields[section]
+            annotation = field.annotation
+            if section == "case":
+                annotation = pydantic.create_model(f"{kind}_case", __base__=CaseSection,
+                                                   kind=(Literal[kind], ...))
+            elif section == "geometry":
+                shapes = KIND_SHAPES[kind]
+                options = tuple(GEOMETRIES[s] for s in shapes)
+                annotation = Optional[options[0] if len(options) == 1 else
+                                      Annotated[Union[options], Field(discriminator="shape")]]
+            elif section == "boundary":
+                spec = pydantic.create_model(f"{kind}_boundary", __base__=Section,
+                                             **{f: (BoundarySpec.model_fields[f].annotation, None) for f in used})
+                annotation = dict[str, spec]
+            elif used is not ALL:
+                model = _section_model(section)
+                subset = pydantic.create_model(
+                    f"{kind}_{section}", __base__=Section,
+                    **{name: (f.annotation, f) for name, f in model.model_fields.items() if name in used})
+                annotation = Optional[subset]
+            required = section == "case" or (section == "solute" and kind in ("soret_cell", "tracking", "convection"))
+            fields[section] = (annotation, ... if required else None)
+        variants.append(pydantic.create_model(f"{kind}", __base__=Section, **fields))
+    adapter = pydantic.TypeAdapter(Union[tuple(variants)])
+    schema = adapter.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "thermocfd case file"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(case_json_schema(), indent=2)

@@ -1,7 +1,9 @@
 """Command line: ``thermocfd run | check | post | view | info``.
 
 Bad input (case files, ``--set`` values, meshes) is reported as one line naming the key,
-the value and the reason, with exit status 2 and no traceback.
+the value and the reason, with exit status 2 and no traceback; a run that started and
+failed (a solver that diverged) says what to change, keeps its partial summary.json and
+exits with status 3.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import ThermocfdError
+from .errors import SolverError, ThermocfdError
 
 EXIT_BAD_INPUT = 2
+EXIT_RUN_FAILED = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,15 +42,16 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument("--field", default="concentration", help="point array to show")
     info = sub.add_parser("info", help="versions, MPI size, GPU availability")
     info.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("schema", help="print the JSON Schema of case files (for editors and validators)")
     return parser
 
 
-def _error(message: str) -> int:
+def _error(message: str, status: int = EXIT_BAD_INPUT) -> int:
     from mpi4py import MPI
 
     if MPI.COMM_WORLD.rank == 0:
         print(f"thermocfd: error: {message}", file=sys.stderr, flush=True)
-    return EXIT_BAD_INPUT
+    return status
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +85,11 @@ def _main(args: argparse.Namespace) -> int:
             if MPI.COMM_WORLD.rank == 0:
                 print(json.dumps(data, indent=2) if args.json else _format_info(data))
             return 0
+        if args.command == "schema":
+            from .case import schema_text
+
+            print(schema_text())
+            return 0
         if args.command == "post":
             return _post(args)
         if args.command == "view":
@@ -102,7 +111,8 @@ def _main(args: argparse.Namespace) -> int:
     except ThermocfdError as error:
         source = getattr(args, "case", None) or getattr(args, "out", None)
         where = f"{source}: " if source is not None else ""
-        return _error(f"{where}{error}")
+        status = EXIT_RUN_FAILED if isinstance(error, SolverError) else EXIT_BAD_INPUT
+        return _error(f"{where}{'the run failed: ' if status == EXIT_RUN_FAILED else ''}{error}", status)
 
 
 def _post(args: argparse.Namespace) -> int:

@@ -234,13 +234,50 @@ def model_to_mesh(model, comm: MPI.Comm, rank: int, gdim: int):
     return data.mesh, data.cell_tags, data.facet_tags  # dolfinx >= 0.10
 
 
-def vtk_mesh(V_or_mesh):
-    """(topology, cell types, geometry) arrays for a pyvista.UnstructuredGrid."""
-    import dolfinx.plot
+def entity_nodes(mesh: dolfinx.mesh.Mesh, dim: int, entities: np.ndarray) -> np.ndarray:
+    """Geometry node indices (entities x nodes) of mesh entities of dimension ``dim``."""
+    entities = np.asarray(entities, dtype=np.int32)
+    if entities.size == 0:
+        return np.zeros((0, 1), dtype=np.int32)
+    mesh.topology.create_connectivity(dim, 0)
+    mesh.topology.create_connectivity(dim, mesh.topology.dim)
+    if hasattr(dolfinx.mesh, "entities_to_geometry"):
+        return dolfinx.mesh.entities_to_geometry(mesh, dim, entities, False)
+    cpp_mesh = getattr(mesh, "_cpp_object", None) or getattr(mesh, "_mesh", mesh)
+    return dolfinx.cpp.mesh.entities_to_geometry(cpp_mesh, dim, entities, False)
 
-    if LEGACY:
-        return dolfinx.plot.create_vtk_mesh(V_or_mesh)
-    return dolfinx.plot.vtk_mesh(V_or_mesh)
+
+def gmsh_cell_permutation(cell_name: str, nodes_per_cell: int) -> np.ndarray:
+    """dolfinx's node order of a cell type in terms of gmsh's: dolfinx = gmsh[:, perm]."""
+    try:
+        from dolfinx.io.gmshio import cell_perm_array
+    except ImportError:  # dolfinx >= 0.10
+        from dolfinx.io.gmsh import cell_perm_array
+    return np.asarray(cell_perm_array(getattr(dolfinx.mesh.CellType, cell_name), nodes_per_cell))
+
+
+def assemble_matrix_block(a, bcs, A=None):
+    """Monolithic matrix of a block form (a new one, or into A)."""
+    import dolfinx.fem.petsc
+
+    if A is None:
+        return dolfinx.fem.petsc.assemble_matrix_block(a, bcs=bcs)
+    dolfinx.fem.petsc.assemble_matrix_block(A, a, bcs=bcs)
+    return A
+
+
+def create_vector_block(L):
+    """A vector for the monolithic right-hand side of a block form."""
+    import dolfinx.fem.petsc
+
+    return dolfinx.fem.petsc.create_vector_block(L)
+
+
+def assemble_vector_block(b, L, a, bcs) -> None:
+    """Monolithic right-hand side of a block form into b, lifted by a and bcs."""
+    import dolfinx.fem.petsc
+
+    dolfinx.fem.petsc.assemble_vector_block(b, L, a, bcs=bcs)
 
 
 def versions() -> dict[str, str]:

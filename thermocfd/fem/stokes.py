@@ -416,9 +416,9 @@ class StokesProblem:
         self._L = dolfinx.fem.form(L)
         self._residual = dolfinx.fem.form(stress_residual(self.velocity, self.pressure, v, self.mu, dx,
                                                           body_force=self.body_force))
-        self.A = dolfinx.fem.petsc.assemble_matrix_block(self._a, bcs=self.bcs)
+        self.A = compat.assemble_matrix_block(self._a, self.bcs)
         self.A.assemble()
-        self.b = dolfinx.fem.petsc.create_vector_block(self._L)
+        self.b = compat.create_vector_block(self._L)
         self.x = self.A.createVecRight()
 
         V_map, bs = self.V.dofmap.index_map, self.V.dofmap.index_map_bs
@@ -546,7 +546,7 @@ class StokesProblem:
         self.temperature.x.scatter_forward()
         if not isinstance(self.mu, dolfinx.fem.Constant):
             self.A.zeroEntries()
-            dolfinx.fem.petsc.assemble_matrix_block(self.A, self._a, bcs=self.bcs)
+            compat.assemble_matrix_block(self._a, self.bcs, A=self.A)
             self.A.assemble()
             if self._preconditioner is not None:
                 self._reassemble_preconditioner()
@@ -619,7 +619,7 @@ class StokesProblem:
     def assemble_rhs(self) -> PETSc.Vec:
         with self.b.localForm() as local:
             local.set(0.0)
-        dolfinx.fem.petsc.assemble_vector_block(self.b, self._L, self._a, bcs=self.bcs)
+        compat.assemble_vector_block(self.b, self._L, self._a, self.bcs)
         if self.null_space is not None:
             # the interpolated boundary data has a small net flux on faceted surfaces:
             # make the system consistent (MINRES stalls otherwise)
@@ -694,10 +694,6 @@ class StokesProblem:
         torque = -np.cross(rel, res).sum(axis=0)
         local = np.concatenate([force, torque])
         return self.domain.comm.allreduce(local, op=MPI.SUM)
-
-    def physical_velocity(self) -> ufl.core.expr.Expr:
-        """The velocity in m/s as a UFL expression."""
-        return self.velocity_scale * self.velocity
 
     def destroy(self) -> None:
         self.ksp.destroy()

@@ -1,25 +1,40 @@
-"""Case pipelines: ``case.kind`` -> the module whose ``run(case, out_dir, timer)`` solves it."""
+"""Case pipelines: ``case.kind`` -> the registered function that solves it.
+
+A pipeline is a function ``run(case, out_dir, timer) -> PipelineResult`` decorated with
+:func:`pipeline`; its module is imported here, so registering is all a new kind needs
+(plus its entry in :data:`thermocfd.case.KIND_USAGE`).
+"""
 
 from __future__ import annotations
 
-import importlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from mpi4py import MPI
 
 from .. import log
 from ..case import Case
+from ..errors import SolverError
 from ..output import software_versions, write_json
 
-PIPELINES = {
-    "soret_cell": "thermocfd.pipelines.soret_cell",
-    "tracking": "thermocfd.pipelines.tracking",
-    "convection": "thermocfd.pipelines.convection",
-    "phoretic_particle": "thermocfd.pipelines.phoretic",
-    "thermoosmotic_flow": "thermocfd.pipelines.phoretic",
-}
+PIPELINES: dict[str, Callable] = {}
+
+
+def pipeline(kind: str):
+    """Register ``run(case, out_dir, timer)`` as the pipeline of ``case.kind = kind``."""
+
+    def register(run: Callable) -> Callable:
+        PIPELINES[kind] = run
+        return run
+
+    return register
+
+
+class RunFailed(SolverError):
+    """A run that started and failed: summary.json holds ``"status": "failed"``, the
+    message and what was done before."""
 
 
 @dataclass
@@ -42,14 +57,24 @@ def run_case(case: Case, out_dir: str | Path = "results") -> Results:
     if comm.rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     comm.barrier()
-    module = importlib.import_module(PIPELINES[case.kind])
+    run = PIPELINES[case.kind]
     timer = log.Timer()
     start = time.perf_counter()
     log.info(f"thermocfd: {case.kind} case {case.case.name or case.source or ''} -> {out_dir}")
-    outcome = module.run(case, out_dir, timer)
+    header = {"case": {"kind": case.kind, "name": case.case.name, "file": case.source}}
+    try:
+        outcome = run(case, out_dir, timer)
+    except SolverError as error:
+        # the run started and failed: keep what is known, say what failed
+        write_json(out_dir / "summary.json", {
+            **header, "status": "failed", "error": str(error), "wall_time_s": time.perf_counter() - start,
+            "timings_s": timer.times, "mpi_size": comm.size, "versions": software_versions(),
+            "inputs": case.to_dict()})
+        raise RunFailed(f"{error} (partial results: {out_dir / 'summary.json'})") from error
     wall = time.perf_counter() - start
     summary = {
-        "case": {"kind": case.kind, "name": case.case.name, "file": case.source},
+        **header,
+        "status": "ok",
         **outcome.results,
         "wall_time_s": wall,
         "units": {**outcome.units, "wall_time_s": "s"},
@@ -59,6 +84,10 @@ def run_case(case: Case, out_dir: str | Path = "results") -> Results:
         "inputs": case.to_dict(),
     }
     write_json(out_dir / "summary.json", summary)  # results are safe before rendering
+    if case.output.mesh:
+        from ..fem.mesh import write_msh
+
+        write_msh(outcome.domain, out_dir / "mesh.msh")
     if case.output.pictures:
         pictures = _render(out_dir) if comm.rank == 0 else None
         pictures = comm.bcast(pictures, root=0)
@@ -95,3 +124,6 @@ def _render(out_dir: Path) -> dict[str, float] | None:
     pictures = json.loads((out_dir / "pictures.json").read_text())
     log.info(f"pictures: {len(pictures)} written in {time.perf_counter() - started:.1f} s")
     return pictures
+
+
+from . import convection, phoretic, soret_cell, tracking  # noqa: E402,F401  (they register themselves)

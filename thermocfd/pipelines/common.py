@@ -42,3 +42,42 @@ def drift_velocity(domain, temperature, solute, velocity=None, degree: int = 2):
     v = dolfinx.fem.Function(V, name="drift_velocity")
     compat.interpolate(v, expression)
     return v
+
+
+def region_bounds(domain, names) -> tuple:
+    """Global (lower, upper) corners (mesh units, 3 components) of the named regions' cells."""
+    import numpy as np
+
+    tdim = domain.dim
+    cells = np.concatenate([domain.cell_tags.find(domain.region_tag(name)) for name in names]) \
+        if names else np.zeros(0, np.int32)
+    from ..fem import compat
+
+    x = domain.mesh.geometry.x[compat.entity_nodes(domain.mesh, tdim, cells).ravel()] if cells.size \
+        else np.zeros((0, 3))
+    return global_box(domain.comm, x)
+
+
+def global_box(comm, x):
+    """(lower, upper) corners over all ranks of the points x (n, 3)."""
+    import numpy as np
+
+    local_lower = x.min(axis=0) if x.size else np.full(3, np.inf)
+    local_upper = x.max(axis=0) if x.size else np.full(3, -np.inf)
+    lower, upper = np.empty(3), np.empty(3)
+    comm.Allreduce(np.ascontiguousarray(local_lower, dtype=np.float64), lower, op=MPI.MIN)
+    comm.Allreduce(np.ascontiguousarray(local_upper, dtype=np.float64), upper, op=MPI.MAX)
+    return lower, upper
+
+
+def liquid_indicator(domain, names):
+    """1 on the named regions' cells, 0 elsewhere (a DG0 Function)."""
+    from ..fem import compat
+
+    V0 = compat.function_space(domain.mesh, "DG", 0)
+    indicator = dolfinx.fem.Function(V0)
+    for name in names:
+        cells = domain.cell_tags.find(domain.region_tag(name))
+        indicator.x.array[compat.cell_dofs(V0)[cells, 0]] = 1.0
+    indicator.x.scatter_forward()
+    return indicator

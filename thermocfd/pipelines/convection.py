@@ -24,62 +24,59 @@ from .. import log
 from ..case import Case
 from ..fem import compat
 from ..fem.convection import BuoyantFlowProblem
-from ..fem.heat import FixedTemperature, HeatFlux
 from ..fem.io import FieldWriter
 from ..fem.mesh import mesh_bounds
-from ..fem.transport import FixedConcentration, Outflow, SoretTransportProblem
+from ..fem.transport import SoretTransportProblem
 from ..physics import BOLTZMANN, analytic
 from ..physics.heating import GaussianBeam
-from .common import PipelineResult, drift_velocity, integrate
-from .soret_cell import build_domain, fit_soret_coefficient, wall_average
+from ..presets import boundary_conditions, build_domain, region_properties
+from . import pipeline
+from .common import PipelineResult, drift_velocity, integrate, liquid_indicator, region_bounds
+from .conditions import (conductivities, flow_conditions, heat_capacities, region_heaters, solute_conditions,
+                         thermal_conditions)
+from .soret_cell import fit_soret_coefficient, liquid_volume, wall_average
 
 
+@pipeline("convection")
 def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     t, solute, fl = case.temperature, case.solute, case.fluid
     with timer("mesh"):
         domain = build_domain(case)
     log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D")
     lo, hi = mesh_bounds(domain.mesh)
-    shape = case.geometry.shape
-    chamber = shape == "chamber"
-    fluid = fl.at(0.5 * (t.hot + t.cold) if shape == "two_wall_cell" else t.ambient)  # Boussinesq reference
+    boundaries = boundary_conditions(case, domain)
+    regions = case.region or region_properties(case, domain)
+    liquid = [name for name, spec in regions.items() if spec.is_fluid]
+    solid = len(liquid) < len(domain.regions)
+    walls = {name: spec.thermal.value for name, spec in boundaries.items()
+             if name in ("hot", "cold") and spec.thermal is not None and spec.thermal.type == "temperature"}
+    two_wall = len(walls) == 2  # a side-heated cell: the Soret-cell reports apply
+    T_ref = {"two_wall_cell": lambda: 0.5 * (t.hot + t.cold), None: lambda: t.reference}.get(
+        case.shape, lambda: t.ambient)()
+    T_hot, T_cold = (walls["hot"], walls["cold"]) if two_wall else (None, None)
+    fluid = fl.at(T_ref)  # Boussinesq reference
     x = domain.physical_coordinates()
-    flow_options, transport_conditions = {}, []
-    if shape == "channel":
-        T_ref = t.ambient
-        # glass walls held at ambient: the liquid cools again before the outlet, so the
-        # truncated channel's traction-free outlet sees no buoyant exchange flow
-        conditions = [FixedTemperature("inlet", t.ambient), FixedTemperature("walls", t.ambient),
-                      HeatFlux("heater", case.heater.heat_flux)]
-        source = None
-        length = (hi[1] - lo[1]) * domain.length_scale  # channel height
-        initial_guess = t.ambient + 0.0 * x[0]
-        mean = case.flow.mean_speed
-
-        def poiseuille(x):
-            y = (x[1] - lo[1] * domain.length_scale) / length
-            return ufl.as_vector((6.0 * mean * y * (1.0 - y), 0.0 * y))
-
-        flow_options = {"inflow": ("inlet", poiseuille), "outflow": "outlet"}
-        transport_conditions = [FixedConcentration("inlet", solute.initial_concentration), Outflow("outlet")]
-    elif chamber:
-        T_ref = t.ambient
-        conditions = [FixedTemperature(wall, t.ambient) for wall in ("bottom", "top", "sides")]
-        laser = case.laser
-        beam = GaussianBeam(laser.power, laser.waist, laser.absorption_coefficient, tuple(laser.position[:2]))
-        source = beam.power_density(x, domain.dim, floor=lo[domain.dim - 1] * domain.length_scale)
-        initial_guess = t.ambient + 0.0 * x[0]
-        length = (hi[domain.dim - 1] - lo[domain.dim - 1]) * domain.length_scale  # thickness
-    else:
-        T_ref = 0.5 * (t.hot + t.cold)
-        conditions = [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)]
-        source = None
+    vertical = domain.dim - 1
+    if two_wall:
         length = (hi[0] - lo[0]) * domain.length_scale  # the gap
-        initial_guess = t.hot + (t.cold - t.hot) * (x[0] - lo[0] * domain.length_scale) / length
+        initial_guess = T_hot + (T_cold - T_hot) * (x[0] - lo[0] * domain.length_scale) / length
+    else:
+        liquid_lo, liquid_hi = region_bounds(domain, liquid)
+        length = (liquid_hi[vertical] - liquid_lo[vertical]) * domain.length_scale  # liquid thickness
+        initial_guess = T_ref + 0.0 * x[0]
+    heaters, sources = region_heaters(regions)
+    heat_sources = list(sources) + _laser_sources(case, domain, regions, liquid)
+    solid_options = {}
+    if solid:
+        solid_options = {"fluid_regions": liquid,
+                         "conductivity": conductivities(case, regions, fluid.thermal_conductivity),
+                         "heat_capacity": heat_capacities(case, regions, fluid.density * fluid.heat_capacity)}
 
     with timer("flow"):
-        flow = BuoyantFlowProblem(domain, fluid, case.gravity, conditions, reference_temperature=T_ref,
-                                  inertia=case.flow.inertia, heat_source=source, **flow_options)
+        flow = BuoyantFlowProblem(domain, fluid, case.gravity, thermal_conditions(boundaries) + heaters,
+                                  reference_temperature=T_ref, inertia=case.flow.inertia,
+                                  heat_sources=heat_sources, flow_conditions=flow_conditions(boundaries, domain),
+                                  **solid_options)
         flow.initial_conduction_guess(initial_guess)
         transient = {}
         if case.time.transient:
@@ -91,26 +88,30 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         u, T = flow.velocity(), flow.temperature()
     T_max = _max_of(T.function_space, T)
     T_min = -_max_of(T.function_space, -T)
-    dT = T_max - T_ref if shape != "two_wall_cell" else t.hot - t.cold
+    dT = T_hot - T_cold if two_wall else T_max - T_ref
     rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * dT * length**3
 
     with timer("transport"):
         transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
                                           velocity=u, degree=2, reference_temperature=T_ref,
-                                          boundary_conditions=transport_conditions)
-        volume = integrate(domain, 1.0 * domain.dx()) * domain.length_scale**domain.dim
+                                          boundary_conditions=solute_conditions(boundaries),
+                                          **({"regions": liquid} if solid else {}))
         c0 = solute.initial_concentration
-        mass0 = c0 * volume
+        mass0 = c0 * liquid_volume(domain, liquid if solid else None)
         c = transport.solve_steady(total_mass=mass0 if transport.closed else None)
 
+    in_liquid = liquid_indicator(domain, liquid) if solid else 1.0
     speed = _max_of(T.function_space, ufl.sqrt(ufl.dot(u, u)))
     T_mean = 0.5 * (T_max + T_min)
     D_mean = float(solute.diffusivity.diffusivity(T_mean))
     S_true = float(solute.soret_coefficient.soret_coefficient(T_mean))
     grad_T = ufl.grad(T) / domain.length_scale
     D_T = solute.soret_coefficient.soret_coefficient(T) * solute.diffusivity.diffusivity(T)
-    drift = _max_of(T.function_space, abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
-    S_apparent = fit_soret_coefficient(domain, c, T) if shape != "channel" else math.nan
+    # grad T jumps across cells: with solids around, take the largest drift per liquid cell
+    # (a discontinuous space), not at shared nodes whose owner depends on the partition
+    V_drift = compat.function_space(domain.mesh, "DG", 2) if solid else T.function_space
+    drift = _max_of(V_drift, in_liquid * abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
+    S_apparent = fit_soret_coefficient(domain, c, T) if transport.closed else math.nan
     results = {
         "rayleigh_number": rayleigh,
         "max_flow_speed": speed,
@@ -130,12 +131,12 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     units = {"max_flow_speed": "m/s", "thermophoretic_drift_speed": "m/s", "apparent_soret_coefficient": "1/K",
              "soret_coefficient_true": "1/K", "rayleigh_number": "1", "peclet_number": "1",
              "temperature_max": "K", "temperature_min": "K"}
-    if shape == "channel":
-        results.update(_channel_extremes(domain, c, c0))
+    if not transport.closed:
+        results.update(_channel_extremes(domain, c, c0, liquid if solid else None))
         results["temperature_rise_max"] = T_max - T_ref
         units["temperature_rise_max"] = "K"
         units.update({"c_max_rel": "1", "c_min_rel": "1", "c_max_position": "m", "c_min_position": "m"})
-    elif chamber:
+    elif not two_wall:
         c_max = _max_of(T.function_space, c)
         results.update({"temperature_rise_max": T_max - T_ref, "accumulation_factor": c_max / c0,
                         "depletion_factor": -_max_of(T.function_space, -c) / c0})
@@ -143,12 +144,13 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     else:
         results.update({
             "c_ratio_cold_hot": wall_average(domain, c, "cold") / wall_average(domain, c, "hot"),
-            "c_ratio_no_flow": analytic.soret_cell_concentration_ratio(solute.soret_coefficient, t.hot, t.cold),
+            "c_ratio_no_flow": analytic.soret_cell_concentration_ratio(solute.soret_coefficient, T_hot, T_cold),
             "nusselt_number": flow.wall_heat_flow("hot") / (fluid.thermal_conductivity * dT / length
                                                             * _wall_size(domain, "hot")),
         })
         units["nusselt_number"] = "1"
-        results.update(_column_separation(case, domain, c, lo, hi, fluid, flow, D_mean, S_true, units))
+        results.update(_column_separation(case, domain, c, lo, hi, fluid, flow, D_mean, S_true, dT, units))
+    results.update(_power_balance(flow, boundaries, fluid, u, T, units))
     results.update(_sedimentation(case, fluid, T_mean, D_mean, S_true, drift / max(abs(S_true * D_mean), 1e-300),
                                   units))
     if case.tracking.enabled:
@@ -165,11 +167,63 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     return PipelineResult(results, units, {"temperature": T, "velocity": u, "concentration": c}, domain)
 
 
-def _channel_extremes(domain, c, c0: float) -> dict:
-    """Where the beads go: the largest and smallest c (relative to the inlet) and where."""
+def _laser_sources(case: Case, domain, regions: dict, liquid: list[str]) -> list:
+    """The laser's absorbed power density per region (W/m^3): the liquid by
+    laser.absorption_coefficient, solids by their region's absorption_coefficient (none:
+    transparent). The beam enters at the liquid's floor and is attenuated there by the
+    liquid's absorption only (solids absorb little: glass at 1480 nm ~ 10-100 1/m)."""
+    laser = case.laser
+    if laser is None:
+        return []
+    floor = region_bounds(domain, liquid)[0][domain.dim - 1] * domain.length_scale
+    x = domain.physical_coordinates()
+    sources = []
+    for name, spec in regions.items():
+        alpha = laser.absorption_coefficient if spec.is_fluid else spec.absorption_coefficient
+        if not alpha:
+            continue
+        beam = GaussianBeam(laser.power, laser.waist, alpha, tuple(laser.position[:2]))
+        attenuated = beam.power_density(x, domain.dim, floor=floor)
+        if not spec.is_fluid:  # the attenuation is the liquid's, the absorption the solid's
+            attenuated = attenuated * ufl.exp((alpha - laser.absorption_coefficient)
+                                              * (x[domain.dim - 1] - floor))
+        sources.append((name if len(regions) > 1 else None, attenuated))
+    return sources
+
+
+def _power_balance(flow: BuoyantFlowProblem, boundaries: dict, fluid, u, T, units: dict) -> dict:
+    """Heat put in by sources and heaters against the heat leaving through the boundaries
+    (conduction: the walls' reactions, convective cooling) and carried off by the flow
+    (``int rho c_p u.grad T``: the discrete enthalpy outflow). Testing the heat equation
+    with 1 makes this balance exact for the discrete solution, so it closes to round-off."""
+    domain = flow.domain
+    leaving = {name: flow.boundary_heat_flow(name) for name, spec in boundaries.items()
+               if spec.thermal is not None and spec.thermal.type in ("temperature", "convective")}
+    heaters = {name: flow.boundary_heat_flow(name) for name, spec in boundaries.items()
+               if spec.thermal is not None and spec.thermal.type in ("heat_flux", "heater_power")}
+    power_in = flow.heat_source_power() - sum(heaters.values())
+    advected = fluid.density * fluid.heat_capacity * integrate(
+        domain, ufl.dot(u, ufl.grad(T)) * domain.dx()) * domain.length_scale ** (domain.dim - 1)
+    power_out = sum(leaving.values()) + advected
+    scale = max(abs(power_in), sum(abs(value) for value in leaving.values()), 1e-300)  # heat through the cell
+    unit = "W" if domain.dim == 3 else "W/m"
+    units.update({"heat_input": unit, "heat_leaving": unit, "heat_advected": unit})
+    return {"heat_input": power_in, "heat_leaving": leaving, "heat_advected": advected,
+            "power_balance_rel_error": abs(power_out - power_in) / scale}
+
+
+def _channel_extremes(domain, c, c0: float, liquid: list[str] | None = None) -> dict:
+    """Where the beads go: the largest and smallest c in the liquid (relative to the
+    inlet) and where."""
     dof_x = c.function_space.tabulate_dof_coordinates()
     owned = c.function_space.dofmap.index_map.size_local
     values = c.x.array[:owned]
+    if liquid is not None:  # solid dofs hold no solute
+        cells = np.concatenate([domain.cell_tags.find(domain.region_tag(name)) for name in liquid])
+        in_liquid = compat.locate_dofs_topological(c.function_space, domain.dim, cells)
+        keep = in_liquid[in_liquid < owned]
+        dof_x, values = dof_x[keep], values[keep]
+        owned = keep.size
     out = {}
     for name, pick, op in (("max", np.argmax, MPI.MAX), ("min", np.argmin, MPI.MIN)):
         i = int(pick(values)) if owned else 0
@@ -255,7 +309,7 @@ def _wall_size(domain, wall: str) -> float:
     return integrate(domain, 1.0 * domain.ds(wall)) * domain.length_scale ** (domain.dim - 1)
 
 
-def _column_separation(case, domain, c, lo, hi, fluid, flow, D, S_T, units) -> dict:
+def _column_separation(case, domain, c, lo, hi, fluid, flow, D, S_T, dT, units) -> dict:
     """Top-bottom separation along gravity from the core's width-averaged gradient, and
     the Furry-Jones-Onsager limit ``dc/c0 = 504 D_T nu H / (g beta d^4)``."""
     g = np.asarray(case.gravity[: domain.dim], dtype=float)
@@ -278,7 +332,6 @@ def _column_separation(case, domain, c, lo, hi, fluid, flow, D, S_T, units) -> d
     c0 = case.solute.initial_concentration
     nu = flow.mu_ref / fluid.density
     gravity, beta = float(np.linalg.norm(g)), fluid.thermal_expansion
-    dT = case.temperature.hot - case.temperature.cold
     fjo = 504.0 * S_T * D * nu * height / (gravity * beta * d**4)
     # validity: convective remixing >> diffusion across the gap (K_c/K_d), and a linear
     # conduction profile across the gap (thermal Rayleigh number well below ~1000)
@@ -327,6 +380,10 @@ def _log_report(results: dict) -> None:
         log.info(f"  particles where c > 2 c0       {results['trap_fraction_particles']:.4f} "
                  f"(Eulerian mass fraction {results['trap_fraction_eulerian']:.4f} "
                  f"± {results['trap_fraction_stderr']:.4f})")
+    if results.get("heat_input"):
+        out = sum(results["heat_leaving"].values()) + results["heat_advected"]
+        log.info(f"  heat put in / leaving          {results['heat_input']:.4g} / {out:.4g} (W, W/m in 2D; "
+                 f"balance to {results['power_balance_rel_error']:.1e})")
     if "gravitational_length" in results:
         log.info(f"  gravitational / thermophoretic length  {results['gravitational_length']:.3g} m / "
                  f"{results['thermophoretic_length']:.3g} m")

@@ -21,43 +21,45 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
+from ..fem.mesh import mesh_bounds
+
 from .. import log
 from ..case import Case
 from ..fem.heat import FixedTemperature, HeatProblem
 from ..fem.io import FieldWriter
-from ..fem.mesh import structured_domain
-from ..fem.mobility import MobilityProblem, particles_of
-from ..fem.particle_mesh import particle_near_wall, sphere_in_box
-from ..fem.stokes import Pressure, StokesProblem, ThermoOsmoticSlip
+from ..fem.mobility import MobilityProblem, Particle, check_particle_tags, particles_of
+from ..fem.stokes import StokesProblem
 from ..physics import analytic
 from ..physics.phoresis import brenner_perpendicular_correction, faxen_parallel_correction
+from ..presets import boundary_conditions, build_domain
+from . import pipeline
 from .common import PipelineResult, integrate
+from .conditions import flow_conditions, thermal_conditions
 
 
-def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
-    if case.kind == "thermoosmotic_flow":
-        return _thermoosmotic_channel(case, out_dir, timer)
-    return _phoretic_particle(case, out_dir, timer)
+def _particle_domain(case: Case):
+    """The preset's sphere mesh, or the user's mesh with regions fluid and particle and the
+    boundary particle_surface (centre: particle.position)."""
+    p = case.particle
+    domain = build_domain(case)
+    if case.shape is not None:
+        return domain, particles_of(domain, p.slip_coefficient)
+    default = [0.0, 0.0, p.wall_distance or 0.0]
+    particles = [Particle("particle", "particle_surface", tuple(p.position or default), p.slip_coefficient)]
+    check_particle_tags(domain, particles)
+    return domain, particles
 
 
-def _phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
+@pipeline("phoretic_particle")
+def phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     p, t = case.particle, case.temperature
     a = p.radius
     G = np.asarray(t.gradient, dtype=float)
     fluid = case.fluid.at(t.reference)
     mu = float(fluid.viscosity.viscosity(t.reference))
-    edge = case.geometry.length if case.geometry is not None else 12.0 * a
-    resolution = case.mesh.resolution
     with timer("mesh"):
-        if p.wall_distance is None:
-            centre = np.zeros(3)
-            # the sizes of the verification tests (Anderson within 0.6 %), refined by resolution
-            domain = sphere_in_box(a, 0.5 * edge, surface_size=0.35 * a, far_size=2.0 * a, resolution=resolution)
-        else:
-            centre = np.array([0.0, 0.0, p.wall_distance])
-            height = case.geometry.height if case.geometry is not None and case.geometry.height else None
-            domain = particle_near_wall(a, p.wall_distance, half_width=0.5 * edge, height=height,
-                                        surface_size=0.35 * a, far_size=2.0 * a, resolution=resolution)
+        domain, particles = _particle_domain(case)
+    centre = np.asarray(particles[0].centre, dtype=float)
     log.info(f"mesh: {domain.num_cells()} cells around a sphere of radius {a:.3g} m"
              + (f" at {p.wall_distance:.3g} m from a wall" if p.wall_distance else ""))
     faces = [name for name in domain.boundaries if name != "particle_surface"]
@@ -73,16 +75,15 @@ def _phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineR
     far_field = None
     if case.flow.far_field == "auto":
         far_field = "stokeslet" if p.wall_distance is None else "blake"
-    far_boundaries = faces if p.wall_distance is None else ["outer"]
+    far_boundaries = faces if p.wall_distance is None else [name for name in faces if name != "wall"]
     external_force = None
     if p.density is not None and any(case.gravity):
         external_force = (p.density - fluid.density) * 4.0 / 3.0 * math.pi * a**3 * np.asarray(case.gravity)
     with timer("mobility"):
-        solver = "direct" if case.solver.linear_solver == "direct" else "iterative"
-        problem = MobilityProblem(domain, mu, particles_of(domain, p.slip_coefficient), temperature=T,
+        problem = MobilityProblem(domain, mu, particles, temperature=T,
                                   velocity_scale=abs(p.slip_coefficient) * max(np.linalg.norm(G), 1.0),
                                   far_field=far_field, far_boundaries=far_boundaries if far_field else (),
-                                  solver=solver)
+                                  solver=case.solver.linear_solver)
         result = problem.solve(external_force=external_force, temperature_gradient=G, flow_field=True)
     results = result.summary()
     U = np.asarray(result.velocity[0])
@@ -118,30 +119,30 @@ def _write_fields(domain, path: Path, T, velocity, scale: float) -> None:
         writer.write([T, u])
 
 
-def _thermoosmotic_channel(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
-    g, t, chi = case.geometry, case.temperature, case.walls.slip_coefficient
-    height = g.height if g.height is not None else 0.25 * g.length
-    n_across = max(4, int(round(8 * case.mesh.resolution)))
-    n_along = max(8, int(round(n_across * g.length / height)))
-    sides = {"hot": lambda x: np.isclose(x[0], 0.0), "cold": lambda x: np.isclose(x[0], g.length / height),
-             "walls": lambda x: np.isclose(x[1], 0.0) | np.isclose(x[1], 1.0)}
+@pipeline("thermoosmotic_flow")
+def thermoosmotic_flow(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
+    t = case.temperature
     with timer("mesh"):
-        domain = structured_domain([g.length / height, 1.0], [n_along, n_across], sides, length_scale=height)
+        domain = build_domain(case)
+    boundaries = boundary_conditions(case, domain)
+    chi = next(spec.flow.slip_coefficient for spec in boundaries.values()
+               if spec.flow is not None and spec.flow.type == "slip")
+    lo, hi = mesh_bounds(domain.mesh)
+    length = (hi[0] - lo[0]) * domain.length_scale
     with timer("heat"):
         T = HeatProblem(domain, case.fluid.at(0.5 * (t.hot + t.cold)).thermal_conductivity,
-                        [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)], degree=2).solve_steady()
-    gradient = (t.cold - t.hot) / g.length
+                        thermal_conditions(boundaries), degree=2).solve_steady()
+    gradient = (t.cold - t.hot) / length
     mu = float(case.fluid.viscosity.viscosity(0.5 * (t.hot + t.cold)))
     with timer("stokes"):
-        problem = StokesProblem(domain, case.fluid.viscosity, [ThermoOsmoticSlip("walls", chi),
-                                                               Pressure("hot", 0.0), Pressure("cold", 0.0)],
+        problem = StokesProblem(domain, case.fluid.viscosity, flow_conditions(boundaries, domain),
                                 temperature=T, velocity_scale=abs(chi * gradient) or 1.0,
-                                solver="direct" if case.solver.linear_solver == "direct" else "iterative")
+                                solver=case.solver.linear_solver)
         problem.update_slip()
         u, _ = problem.solve()
     n = ufl.FacetNormal(domain.mesh)
     flux = integrate(domain, ufl.dot(u, n) * domain.ds("cold")) * problem.velocity_scale  # m/s * (scaled length)
-    mean_velocity = flux / 1.0  # the scaled channel height is 1
+    mean_velocity = flux / integrate(domain, 1.0 * domain.ds("cold"))
     speed = domain.comm.allreduce(float(np.max(np.abs(u.x.array))) if u.x.array.size else 0.0,
                                   op=MPI.MAX) * problem.velocity_scale
     expected = chi * gradient  # the slip velocity along x (towards hot for chi > 0)

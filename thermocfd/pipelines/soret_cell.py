@@ -23,39 +23,55 @@ from ..case import Case
 from ..fem import compat
 from ..fem.heat import FixedTemperature, HeatProblem
 from ..fem.io import FieldWriter
-from ..fem.mesh import Domain, chamber, heated_channel, mesh_bounds, read_mesh, two_wall_cell
+from ..fem.mesh import Domain, mesh_bounds
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
+from ..presets import boundary_conditions, build_domain as preset_domain, region_properties
+from . import pipeline
 from .common import PipelineResult, drift_velocity, integrate
+from .conditions import conductivities, region_heaters, require_names, solute_conditions, thermal_conditions
 
 
 def build_domain(case: Case) -> Domain:
-    g, m = case.geometry, case.mesh
-    if m.file is not None:
-        domain = read_mesh(m.file, unit=m.unit, names=m.tags)
-        for name in ("hot", "cold"):
-            domain.boundary_tag(name)  # a clear error if the file lacks the group
-        return domain
-    height = g.height if g.height is not None else 0.25 * g.length
-    if g.shape == "channel":
-        return heated_channel(g.length, height, (case.heater.start, case.heater.end), m.resolution)
-    if g.shape == "chamber":
-        laser = case.laser
-        return chamber(g.length, height, g.dimension, m.resolution, laser.position[:2], laser.waist)
-    depth = None if g.dimension == 2 else (g.depth if g.depth is not None else 0.25 * g.length)
-    return two_wall_cell(g.length, height, depth, m.resolution)
+    """The cell's mesh (preset or file); a file must name the hot and the cold wall."""
+    domain = preset_domain(case)
+    require_names(domain, ("hot", "cold"), f"kind {case.kind!r}")
+    return domain
+
+
+def fluid_regions(case: Case, domain: Domain) -> list[str] | None:
+    """The liquid's regions (None: the whole mesh is liquid)."""
+    regions = case.region or region_properties(case, domain)
+    fluid = [name for name, spec in regions.items() if spec.is_fluid]
+    return None if len(fluid) == len(domain.regions) else fluid
 
 
 def cell_temperature(case: Case, domain: Domain):
-    """Steady conduction between the hot and the cold wall (the other walls insulated)."""
+    """Steady conduction with the case's thermal boundary conditions (hot and cold walls,
+    the rest insulated, unless the boundary table says otherwise), per-region conductivity."""
     t, solver = case.temperature, case.solver
-    # conduction only: a uniform conductivity gives the linear profile whatever its value
-    heat = HeatProblem(domain, case.fluid.at(0.5 * (t.hot + t.cold)).thermal_conductivity,
-                       [FixedTemperature("hot", t.hot), FixedTemperature("cold", t.cold)],
+    regions = case.region or region_properties(case, domain)
+    k_fluid = case.fluid.at(0.5 * (t.hot + t.cold)).thermal_conductivity
+    conductivity = conductivities(case, regions, k_fluid) if len(regions) > 1 else k_fluid
+    heaters, sources = region_heaters(regions)
+    heat = HeatProblem(domain, conductivity, thermal_conditions(boundary_conditions(case, domain)) + heaters,
+                       source=_source_table(sources, domain) if sources else 0.0,
                        degree=case.mesh.degree, linear_solver=solver.linear_solver, rtol=solver.rtol)
     T = heat.solve_steady()
     log.info(f"temperature: {t.hot:.2f} K (hot) to {t.cold:.2f} K (cold)")
     return T
+
+
+def _source_table(sources, domain: Domain) -> dict[str, float]:
+    table = {name: 0.0 for name in domain.regions}
+    table.update(dict(sources))
+    return table
+
+
+def liquid_volume(domain: Domain, liquid: list[str] | None) -> float:
+    """Volume of the liquid (m^3; m^2 in 2D)."""
+    dx = domain.dx() if liquid is None else sum((domain.dx(name) for name in liquid[1:]), domain.dx(liquid[0]))
+    return integrate(domain, 1.0 * dx) * domain.length_scale**domain.dim
 
 
 def wall_average(domain: Domain, field, wall: str) -> float:
@@ -90,12 +106,10 @@ def decay_rate(distances: np.ndarray, dt: float, order: int) -> tuple[float, int
     return float(np.median(rates)), int(ratios.size)
 
 
+@pipeline("soret_cell")
 def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     t, solute, solver = case.temperature, case.solute, case.solver
     degree = case.mesh.degree
-    if any(case.gravity):
-        log.warn("case.kind 'soret_cell' has no flow: gravity is ignored (kind 'convection' "
-                 "solves buoyant flow)")
     with timer("mesh"):
         domain = build_domain(case)
     log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D, P{degree}")
@@ -103,10 +117,13 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     with timer("heat"):
         T = cell_temperature(case, domain)
 
+    liquid = fluid_regions(case, domain)
     transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
                                       degree=degree, reference_temperature=t.hot,
-                                      linear_solver=solver.linear_solver, rtol=solver.rtol)
-    volume = integrate(domain, 1.0 * domain.dx()) * domain.length_scale**domain.dim
+                                      boundary_conditions=solute_conditions(boundary_conditions(case, domain)),
+                                      linear_solver=solver.linear_solver, rtol=solver.rtol,
+                                      **({"regions": liquid} if liquid else {}))
+    volume = liquid_volume(domain, liquid)
     c0 = solute.initial_concentration
     mass0 = c0 * volume
     with timer("transport_steady"):

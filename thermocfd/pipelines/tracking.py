@@ -23,10 +23,14 @@ from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
 from ..tracking import TrackingConfig, buoyant_weight, grid_fields_from_dolfinx, run_tracking, suggest_time_step
 from ..tracking.outputs import concentration_profile, write_particle_cloud
-from .common import PipelineResult, drift_velocity, integrate
-from .soret_cell import build_domain, cell_temperature, wall_average
+from ..presets import boundary_conditions
+from . import pipeline
+from .common import PipelineResult, drift_velocity
+from .conditions import box_faces, tracker_walls
+from .soret_cell import build_domain, cell_temperature, fluid_regions, liquid_volume, wall_average
 
 
+@pipeline("tracking")
 def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     t, solute, spec = case.temperature, case.solute, case.tracking
     with timer("mesh"):
@@ -35,10 +39,12 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         T = cell_temperature(case, domain)
 
     with timer("eulerian"):
+        liquid = fluid_regions(case, domain)
         eulerian = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
-                                         degree=case.mesh.degree, reference_temperature=t.hot)
-        volume = integrate(domain, 1.0 * domain.dx()) * domain.length_scale**domain.dim
-        c = eulerian.solve_steady(total_mass=solute.initial_concentration * volume)
+                                         degree=case.mesh.degree, reference_temperature=t.hot,
+                                         linear_solver=case.solver.linear_solver, rtol=case.solver.rtol,
+                                         **({"regions": liquid} if liquid else {}))
+        c = eulerian.solve_steady(total_mass=solute.initial_concentration * liquid_volume(domain, liquid))
         ratio_eulerian = wall_average(domain, c, "cold") / wall_average(domain, c, "hot")
 
     with timer("sampling"):
@@ -59,11 +65,11 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     duration = spec.duration or 5.0 * tau
     dt = spec.time_step or suggest_time_step(fields)
     steps = max(1, int(np.ceil(duration / dt)))
+    walls, sticking = tracker_walls(boundary_conditions(case, domain), box_faces(domain))
     config = TrackingConfig(
         n_particles=spec.particles, n_steps=steps, dt=dt,
         backend=spec.backend, dtype=spec.precision, scheme=spec.scheme, seed=spec.seed,
-        walls="reflect" if spec.walls == "reflect" else {"x-": "adsorb", "x+": "adsorb"},
-        sticking_probability=spec.sticking_probability, external_force=external_force,
+        walls=walls, sticking_probability=sticking, external_force=external_force,
         record_every=max(1, steps // 100) if spec.trajectories else 0,
         record_particles=spec.trajectories, cell_axis=0, histogram_bins=spec.bins)
     log.info(f"tracking {spec.particles} particles for {duration:.4g} s "

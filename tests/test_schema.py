@@ -1,0 +1,235 @@
+"""The case schema: every key a kind does not use is refused with a message naming it,
+every key it uses changes the resolved inputs (and, for physics keys, a result), and the
+published JSON Schema validates every shipped case and rejects typos."""
+
+import copy
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from thermocfd.case import KIND_USAGE, Case, case_from_dict, case_json_schema
+from thermocfd.errors import CaseError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MINIMAL = {
+    "soret_cell": {"case": {"kind": "soret_cell"}, "geometry": {"length": "100 um"},
+                   "temperature": {"hot": "310 K", "cold": "300 K"},
+                   "solute": {"diffusivity": "1e-11 m^2/s", "soret_coefficient": "0.05 1/K"}},
+    "tracking": {"case": {"kind": "tracking"}, "geometry": {"length": "50 um"},
+                 "temperature": {"hot": "300 K", "cold": "295 K"},
+                 "solute": {"diffusivity": "1e-11 m^2/s", "soret_coefficient": "0.5 1/K"}},
+    "convection": {"case": {"kind": "convection"}, "geometry": {"length": "200 um"},
+                   "temperature": {"hot": "303 K", "cold": "293 K"}, "gravity": [0, -9.81, 0],
+                   "solute": {"diffusivity": "1e-11 m^2/s", "soret_coefficient": "0.05 1/K"}},
+    "phoretic_particle": {"case": {"kind": "phoretic_particle"},
+                          "particle": {"radius": "1 um", "slip_coefficient": "2e-10 m^2/(s*K)"},
+                          "temperature": {"reference": "300 K", "gradient": [0, 0, "1e4 K/m"]}},
+    "thermoosmotic_flow": {"case": {"kind": "thermoosmotic_flow"}, "geometry": {"length": "20 um"},
+                           "temperature": {"hot": "305 K", "cold": "295 K"},
+                           "boundary": {"walls": {"flow": {"type": "slip", "slip_coefficient": 3e-10}}}},
+}
+
+# a valid value for every key of every section (what a user might write)
+SECTIONS = {
+    "laser": {"power": "20 mW", "waist": "10 um", "absorption_coefficient": "2400 1/m", "position": [0, 0, 0]},
+    "particle": {"radius": "1 um", "slip_coefficient": 1e-10, "thermal_conductivity": 0.15, "density": 1050.0,
+                 "wall_distance": "3 um", "position": [0, 0, 0]},
+    "solute": {"diffusivity": 1e-11, "soret_coefficient": 0.1, "initial_concentration": 2.0},
+    "time": {"transient": True, "end": "10 s", "steps": 20, "scheme": "backward_euler"},
+    "flow": {"inertia": True, "far_field": "none", "newton_max_iterations": 10},
+    "tracking": {"enabled": True, "particles": 10, "duration": "1 s", "time_step": "1 ms", "scheme": "heun",
+                 "backend": "cpu", "precision": "float32", "seed": 3, "bins": 8, "trajectories": 2,
+                 "particle_radius": "1 um", "particle_density": 1050.0},
+    "solver": {"linear_solver": "iterative", "rtol": 1e-9},
+    "fluid": {"viscosity": "1e-3 Pa*s", "density": 1000.0, "thermal_conductivity": 0.6, "heat_capacity": 4180.0,
+              "thermal_expansion": 2e-4},
+    "mesh": {"resolution": 2.0, "degree": 2},
+    "gravity": [0, 0, -9.81],
+    "region": {"fluid": {"material": "fluid"}},
+    "boundary": {"hot": {"thermal": {"type": "temperature", "value": 305.0}}},
+}
+
+
+def refused_combinations():
+    """(kind, path, value) for every section and key a kind does not use."""
+    out = []
+    for kind, usage in KIND_USAGE.items():
+        for section, sample in SECTIONS.items():
+            used = usage.get(section)
+            if used is None:
+                out.append((kind, (section,), sample))
+            elif isinstance(sample, dict) and used != "all" and section not in ("boundary", "region"):
+                out += [(kind, (section, key), value) for key, value in sample.items() if key not in used]
+    for kind in ("soret_cell", "tracking", "phoretic_particle"):  # flow conditions where nothing flows
+        if "boundary" in KIND_USAGE[kind]:
+            out.append((kind, ("boundary", "walls", "flow"), {"type": "no_slip"}))
+    out.append(("soret_cell", ("boundary", "hot", "particles"), {"type": "adsorb"}))
+    out.append(("convection", ("boundary", "hot", "particles"), {"type": "adsorb"}))
+    out.append(("tracking", ("boundary", "hot", "solute"), {"type": "no_flux"}))
+    # keys of another shape, and keys with no effect in the setting at hand
+    out += [("soret_cell", ("temperature", "ambient"), "300 K"), ("convection", ("temperature", "reference"), "300 K"),
+            ("soret_cell", ("geometry", "heater_start"), "1 um"), ("convection", ("geometry", "channel_width"), "1 um"),
+            ("soret_cell", ("fluid", "viscosity"), "1e-3 Pa*s"), ("soret_cell", ("time", "steps"), 20),
+            ("soret_cell", ("solver", "rtol"), 1e-8), ("convection", ("tracking", "particles"), 10),
+            ("soret_cell", ("mesh", "tags"), {"fluid": 1}), ("soret_cell", ("mesh", "unit"), "1 um"),
+            ("phoretic_particle", ("particle", "position"), [0, 0, 0]),
+            ("tracking", ("gravity",), [0, -9.81, 0])]
+    return out
+
+
+def with_entry(kind, path, value):
+    raw = copy.deepcopy(MINIMAL[kind])
+    table = raw
+    for part in path[:-1]:
+        table = table.setdefault(part, {})
+    table[path[-1]] = value
+    return raw
+
+
+REFUSED = refused_combinations()
+
+
+def test_at_least_forty_refused_combinations():
+    assert len(REFUSED) >= 40, len(REFUSED)
+
+
+@pytest.mark.parametrize("kind", sorted(MINIMAL))
+def test_minimal_cases_are_valid(kind):
+    case = case_from_dict(copy.deepcopy(MINIMAL[kind]))
+    assert case.kind == kind
+    assert case_from_dict(case.to_dict()).to_dict() == case.to_dict()  # resolved inputs parse back
+
+
+@pytest.mark.parametrize("kind, path, value", REFUSED, ids=[f"{k}:{'.'.join(p)}" for k, p, _ in REFUSED])
+def test_keys_a_kind_does_not_use_are_refused(kind, path, value):
+    with pytest.raises(CaseError) as error:
+        case_from_dict(with_entry(kind, path, value))
+    key = ".".join(path)
+    assert error.value.key == key, str(error.value)
+    message = str(error.value)
+    assert "not used" in message or "has no effect" in message, message
+
+
+@pytest.mark.parametrize("kind, path, value", REFUSED[::9], ids=[f"{k}:{'.'.join(p)}" for k, p, _ in REFUSED[::9]])
+def test_refused_through_the_command_line(tmp_path, kind, path, value):
+    case = tmp_path / "case.json.toml"
+    raw = with_entry(kind, path, value)
+    case.write_text(_to_toml(raw))
+    result = subprocess.run([sys.executable, "-m", "thermocfd", "check", str(case)], capture_output=True,
+                            text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and ".".join(path) in lines[0] and "Traceback" not in result.stderr
+
+
+def _to_toml(table: dict, prefix: str = "") -> str:
+    plain = {k: v for k, v in table.items() if not isinstance(v, dict)}
+    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
+    lines = [f"{key} = {json.dumps(value)}" for key, value in plain.items()]
+    for key, value in nested.items():
+        name = f"{prefix}{key}"
+        inner = _to_toml(value, prefix=f"{name}.")
+        lines += [f"\n[{name}]", inner]
+    return "\n".join(lines)
+
+
+# --- every used key changes the resolved inputs ------------------------------------------------
+CHANGES = {  # kind -> {dotted key: a different valid value}
+    "soret_cell": {"geometry.length": "80 um", "geometry.height": "30 um", "geometry.dimension": 3,
+                   "geometry.depth": "20 um", "mesh.resolution": 2.0, "mesh.degree": 2,
+                   "temperature.hot": "312 K", "temperature.cold": "298 K", "solute.diffusivity": 2e-11,
+                   "solute.soret_coefficient": 0.2, "solute.initial_concentration": 3.0, "time.transient": True,
+                   "solver.linear_solver": "iterative", "output.fields": False, "output.pictures": False,
+                   "output.mesh": True, "case.name": "x", "case.description": "y"},
+    "convection": {"fluid.viscosity": "2e-3 Pa*s", "fluid.density": 990.0, "fluid.thermal_conductivity": 0.5,
+                   "fluid.heat_capacity": 4000.0, "fluid.thermal_expansion": 3e-4, "gravity": [0, -5.0, 0],
+                   "flow.inertia": True, "flow.newton_max_iterations": 7, "tracking.enabled": True},
+    "phoretic_particle": {"particle.radius": "2 um", "particle.slip_coefficient": 1e-10,
+                          "particle.thermal_conductivity": 1.0, "particle.wall_distance": "3 um",
+                          "temperature.reference": "310 K", "temperature.gradient": [0, 0, 1e3],
+                          "flow.far_field": "none", "solver.linear_solver": "iterative", "geometry.length": "20 um"},
+}
+
+
+def _resolved_at(inputs: dict, dotted: str):
+    node = inputs
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+@pytest.mark.parametrize("kind, dotted", [(k, d) for k, table in CHANGES.items() for d in table])
+def test_every_used_key_changes_the_resolved_inputs(kind, dotted):
+    before = case_from_dict(copy.deepcopy(MINIMAL[kind])).to_dict()
+    raw = copy.deepcopy(MINIMAL[kind])
+    section, _, key = dotted.rpartition(".")
+    (raw.setdefault(section, {}) if section else raw)[key] = CHANGES[kind][dotted]
+    after = case_from_dict(raw).to_dict()
+    assert _resolved_at(after, dotted) != _resolved_at(before, dotted), dotted
+
+
+# physics keys of the Soret cell, each run: a result must change (constant-D cell, P1)
+PHYSICS = {"geometry.length": ("80 um", "total_mass"), "geometry.height": ("30 um", "total_mass"),
+           "mesh.resolution": (1.5, "num_cells"), "mesh.degree": (2, "num_dofs"),
+           "temperature.hot": ("312 K", "c_ratio_cold_hot"), "temperature.cold": ("298 K", "c_ratio_cold_hot"),
+           "solute.soret_coefficient": (0.2, "c_ratio_cold_hot"),
+           "solute.initial_concentration": (3.0, "c_hot"),
+           "boundary.walls.thermal": ({"type": "temperature", "value": 305.0}, "soret_coefficient_fit")}
+
+
+@pytest.mark.slow
+def test_physics_keys_change_a_result(tmp_path):
+    from thermocfd.pipelines import run_case
+
+    def results(raw):
+        raw = copy.deepcopy(raw)
+        raw["output"] = {"fields": False, "pictures": False}
+        return run_case(case_from_dict(raw), tmp_path).summary
+
+    base = results(MINIMAL["soret_cell"])
+    for dotted, (value, result) in PHYSICS.items():
+        raw = copy.deepcopy(MINIMAL["soret_cell"])
+        *sections, key = dotted.split(".")
+        table = raw
+        for part in sections:
+            table = table.setdefault(part, {})
+        table[key] = value
+        assert results(raw)[result] != pytest.approx(base[result], rel=1e-9), dotted
+
+
+# --- the published JSON Schema -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def schema():
+    result = subprocess.run([sys.executable, "-m", "thermocfd", "schema"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "cases").glob("*.toml")), ids=lambda p: p.stem)
+def test_schema_validates_every_shipped_case(schema, path):
+    jsonschema.validate(tomllib.loads(path.read_text()), schema)
+
+
+@pytest.mark.parametrize("change", [("geometry", "lenght", "100 um"), ("solute", "soret", 0.1),
+                                    ("tracking", "walls", "adsorb"), ("laser", "power", "1 mW")])
+def test_schema_rejects_typos_and_unused_keys(schema, change):
+    raw = copy.deepcopy(MINIMAL["soret_cell"])
+    section, key, value = change
+    raw.setdefault(section, {})[key] = value
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(raw, schema)
+    jsonschema.validate(MINIMAL["soret_cell"], schema)
+
+
+def test_case_model_lists_every_section_in_the_usage_table():
+    sections = {name for name in Case.model_fields if name != "source"}
+    used = set().union(*(usage.keys() for usage in KIND_USAGE.values()))
+    assert used <= sections and sections - used == set(), sections - used
+    assert case_json_schema()["title"] == "thermocfd case file"
