@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from casefiles import to_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 # the case of each kind (and each convection shape) whose mesh makes the round trip
@@ -41,18 +42,7 @@ def as_mesh_file_case(inputs: dict, mesh: Path) -> str:
     if raw["case"]["kind"] == "phoretic_particle":
         raw["particle"]["position"] = [0.0, 0.0, raw["particle"].get("wall_distance", 0.0)]
     raw["output"]["mesh"] = False
-    return _to_toml(raw)
-
-
-def _to_toml(table: dict, prefix: str = "") -> str:
-    plain = {k: v for k, v in table.items() if not isinstance(v, dict)}
-    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
-    lines = [f"{key} = {json.dumps(value)}" for key, value in plain.items()]
-    for key, value in nested.items():
-        name = f"{prefix}{key}"
-        lines.append(f"\n[{name}]")
-        lines.append(_to_toml(value, prefix=f"{name}."))
-    return "\n".join(lines)
+    return to_toml(raw)
 
 
 @pytest.mark.slow

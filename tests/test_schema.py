@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from casefiles import to_toml
 
 from thermocfd.case import KIND_USAGE, Case, case_from_dict, case_json_schema
 from thermocfd.errors import CaseError
@@ -120,23 +121,12 @@ def test_keys_a_kind_does_not_use_are_refused(kind, path, value):
 def test_refused_through_the_command_line(tmp_path, kind, path, value):
     case = tmp_path / "case.json.toml"
     raw = with_entry(kind, path, value)
-    case.write_text(_to_toml(raw))
+    case.write_text(to_toml(raw))
     result = subprocess.run([sys.executable, "-m", "thermocfd", "check", str(case)], capture_output=True,
                             text=True, cwd=ROOT, timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and ".".join(path) in lines[0] and "Traceback" not in result.stderr
-
-
-def _to_toml(table: dict, prefix: str = "") -> str:
-    plain = {k: v for k, v in table.items() if not isinstance(v, dict)}
-    nested = {k: v for k, v in table.items() if isinstance(v, dict)}
-    lines = [f"{key} = {json.dumps(value)}" for key, value in plain.items()]
-    for key, value in nested.items():
-        name = f"{prefix}{key}"
-        inner = _to_toml(value, prefix=f"{name}.")
-        lines += [f"\n[{name}]", inner]
-    return "\n".join(lines)
 
 
 # --- every used key changes the resolved inputs ------------------------------------------------

@@ -34,7 +34,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ..errors import ThermocfdError
-from .mesh import Domain, _gmsh, _to_domain
+from .mesh import Domain, _gmsh, _to_domain, structured
 
 
 class ChipGeometryError(ThermocfdError):
@@ -259,7 +259,7 @@ def _size_fields(gmsh, gdim, L, w, hw, heaters, posts, h_fluid, h_heater, h_far,
     z = "z" if gdim == 3 else "y"
     # distance to the channel box [0,L] x [-w/2,w/2] x [0,1] (inside: 0); x is never outside
     channel_d = (f"Sqrt(Max(0,Abs(y)-{n(w / 2)})^2+Max(0,Max(-{z},{z}-1))^2)" if gdim == 3
-                 else f"Max(0,Max(-y,y-1))")
+                 else "Max(0,Max(-y,y-1))")
     sizes = [f"Min({n(h_far)},{n(h_fluid)}+{n(growth)}*{channel_d})"]
     for a, b in heaters:
         dx = f"Max(0,Max({n(a)}-x,x-{n(b)}))"
@@ -358,16 +358,7 @@ def layered_slab(thicknesses: Sequence[tuple[str, float]], width: float, dimensi
         for tag, (name, tags) in enumerate(groups.items(), start=1):
             gmsh.model.addPhysicalGroup(gdim - 1, sorted(tags), tag)
             gmsh.model.setPhysicalName(gdim - 1, tag, name)
-        for _, curve in gmsh.model.getEntities(1):
-            box = gmsh.model.getBoundingBox(1, curve)
-            extent = np.array(box[3:]) - np.array(box[:3])
-            along_layers = int(np.argmax(extent)) == axis
-            gmsh.model.mesh.setTransfiniteCurve(curve, (cells_per_layer if along_layers else cells_across) + 1)
-        for _, surface in gmsh.model.getEntities(2):
-            gmsh.model.mesh.setTransfiniteSurface(surface)
-        if gdim == 3:
-            for _, volume in gmsh.model.getEntities(3):
-                gmsh.model.mesh.setTransfiniteVolume(volume)
+        structured(gmsh, gdim, lambda along: cells_per_layer if along == axis else cells_across)
         gmsh.model.mesh.generate(gdim)
     metadata = {"builder": "layered_slab", "layers": [[n, t] for n, t in layers], "width": width,
                 "dimension": dimension}

@@ -127,6 +127,20 @@ def _to_domain(gmsh, comm: MPI.Comm, gdim: int, length_scale: float, metadata: d
     return Domain(mesh, cell_tags, facet_tags, regions, boundaries, length_scale, metadata)
 
 
+def structured(gmsh, gdim: int, cells_along_axis: Callable[[int], int]) -> None:
+    """Make the gmsh model's box-shaped entities transfinite (a structured mesh): each
+    curve gets ``cells_along_axis(axis)`` cells, axis being the one it runs along."""
+    for _, curve in gmsh.model.getEntities(1):
+        box = gmsh.model.getBoundingBox(1, curve)
+        axis = int(np.argmax(np.array(box[3:]) - np.array(box[:3])))
+        gmsh.model.mesh.setTransfiniteCurve(curve, cells_along_axis(axis) + 1)
+    for _, surface in gmsh.model.getEntities(2):
+        gmsh.model.mesh.setTransfiniteSurface(surface)
+    if gdim == 3:
+        for _, volume in gmsh.model.getEntities(3):
+            gmsh.model.mesh.setTransfiniteVolume(volume)
+
+
 def cells_along(resolution: float, base: int) -> int:
     """Cell count along an edge for the ``mesh.resolution`` knob."""
     return max(2, int(math.ceil(base * resolution)))
@@ -163,17 +177,8 @@ def two_wall_cell(length: float, height: float, depth: float | None, resolution:
         for tag, (name, entities) in enumerate((("hot", hot), ("cold", cold), ("walls", walls)), start=1):
             gmsh.model.addPhysicalGroup(gdim - 1, entities, tag)
             gmsh.model.setPhysicalName(gdim - 1, tag, name)
-        for _, curve in gmsh.model.getEntities(1):
-            xmin, ymin, zmin, xmax, ymax, zmax = gmsh.model.getBoundingBox(1, curve)
-            extent = np.array([xmax - xmin, ymax - ymin, zmax - zmin])
-            axis = int(np.argmax(extent))
-            count = (nx, ny, max(2, int(math.ceil(nx * d_rel))))[axis]
-            gmsh.model.mesh.setTransfiniteCurve(curve, count + 1)
-        for _, surface in gmsh.model.getEntities(2):
-            gmsh.model.mesh.setTransfiniteSurface(surface)
-        if gdim == 3:
-            for _, volume in gmsh.model.getEntities(3):
-                gmsh.model.mesh.setTransfiniteVolume(volume)
+        counts = (nx, ny, max(2, int(math.ceil(nx * d_rel))))
+        structured(gmsh, gdim, lambda axis: counts[axis])
         gmsh.model.mesh.generate(gdim)
     metadata = {"builder": "two_wall_cell", "length": length, "height": height, "depth": depth}
     return _to_domain(gmsh, comm, gdim, length, metadata)
@@ -420,8 +425,6 @@ def write_msh(domain: Domain, path: str | Path) -> Path:
     Triangle/tetrahedron geometry of degree 1 or 2 (curved particle meshes). Every cell
     must carry a region tag; facets are written for the tagged facets only.
     """
-    import dolfinx.mesh
-
     mesh, comm = domain.mesh, domain.comm
     tdim = mesh.topology.dim
     fdim = tdim - 1

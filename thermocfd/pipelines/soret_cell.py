@@ -21,7 +21,7 @@ from mpi4py import MPI
 from .. import log
 from ..case import Case
 from ..fem import compat
-from ..fem.heat import FixedTemperature, HeatProblem
+from ..fem.heat import HeatProblem
 from ..fem.io import FieldWriter
 from ..fem.mesh import Domain, mesh_bounds
 from ..fem.transport import SoretTransportProblem
