@@ -38,10 +38,10 @@ MINIMAL = {
 
 # a valid value for every key of every section (what a user might write)
 SECTIONS = {
-    "laser": {"power": "20 mW", "waist": "10 um", "absorption_coefficient": "2400 1/m", "position": [0, 0, 0]},
-    "particle": {"radius": "1 um", "slip_coefficient": 1e-10, "thermal_conductivity": 0.15, "density": 1050.0,
+    "laser": {"power": "20 mW", "waist": "10 um", "absorption_coefficient": "12000 1/m", "position": ["10 um", 0, 0]},
+    "particle": {"radius": "0.8 um", "slip_coefficient": 1e-10, "thermal_conductivity": 0.15, "density": 1050.0,
                  "wall_distance": "3 um", "position": [0, 0, 0]},
-    "solute": {"diffusivity": 1e-11, "soret_coefficient": 0.1, "initial_concentration": 2.0},
+    "solute": {"diffusivity": 2e-11, "soret_coefficient": 0.1, "initial_concentration": 2.0},
     "time": {"transient": True, "end": "10 s", "steps": 20, "scheme": "backward_euler"},
     "flow": {"inertia": True, "far_field": "none", "newton_max_iterations": 10},
     "tracking": {"enabled": True, "particles": 10, "duration": "1 s", "time_step": "1 ms", "scheme": "heun",
@@ -145,6 +145,80 @@ CHANGES = {  # kind -> {dotted key: a different valid value}
                           "temperature.reference": "310 K", "temperature.gradient": [0, 0, 1e3],
                           "flow.far_field": "none", "solver.linear_solver": "iterative", "geometry.length": "20 um"},
 }
+
+
+# what a key needs around it to act (a setting without it refuses the key)
+PREREQUISITES = {
+    "time": {"time.transient": True}, "solver.rtol": {"solver.linear_solver": "iterative"},
+    "convection:tracking": {"tracking.enabled": True},
+    "tracking:fluid.density": {"tracking.particle_radius": "1 um", "tracking.particle_density": 1050.0},
+    "tracking:gravity": {"tracking.particle_radius": "1 um", "tracking.particle_density": 1050.0},
+    "tracking:tracking.particle_radius": {"tracking.particle_density": 1050.0},
+    "tracking:tracking.particle_density": {"tracking.particle_radius": "1 um"},
+    "convection:tracking.particle_radius": {"tracking.particle_density": 1050.0, "tracking.enabled": True},
+    "convection:tracking.particle_density": {"tracking.particle_radius": "1 um", "tracking.enabled": True},
+    "soret_cell:fluid.viscosity": {"solute.diffusivity": {"law": "stokes_einstein", "radius": "10 nm"}},
+    "tracking:fluid.viscosity": {"solute.diffusivity": {"law": "stokes_einstein", "radius": "10 nm"}},
+    "phoretic_particle:fluid.density": {"particle.density": 1050.0, "gravity": [0, 0, -9.81]},
+    "phoretic_particle:gravity": {"particle.density": 1050.0},
+    "phoretic_particle:particle.density": {"gravity": [0, 0, -9.81]},
+}
+
+
+def _walk():
+    """(kind, dotted key, value) for every key of the sample table that the kind uses."""
+    out = []
+    for kind, usage in KIND_USAGE.items():
+        for section, sample in SECTIONS.items():
+            used = usage.get(section)
+            if used is None or section in ("boundary", "region", "particle") and kind != "phoretic_particle":
+                continue
+            if not isinstance(sample, dict):
+                out.append((kind, section, sample))
+                continue
+            for key, value in sample.items():
+                if (used == "all" or key in used) and not (section == "particle" and key == "position"):
+                    out.append((kind, f"{section}.{key}", value))
+    return [item for item in out if not _inactive_without_file(*item)]
+
+
+def _inactive_without_file(kind, dotted, value):
+    """Keys that act only with a mesh file's solid regions (tested by the conjugate cases)."""
+    return dotted == "fluid.thermal_conductivity" and kind in ("soret_cell", "tracking", "thermoosmotic_flow")
+
+
+def _set(raw: dict, dotted: str, value) -> None:
+    *sections, key = dotted.split(".")
+    table = raw
+    for part in sections:
+        table = table.setdefault(part, {})
+    table[key] = value
+
+
+WALK = _walk()
+
+
+@pytest.mark.parametrize("kind, dotted, value", WALK, ids=[f"{k}:{d}" for k, d, _ in WALK])
+def test_walk_every_used_key_reaches_the_resolved_inputs(kind, dotted, value):
+    """Each key a kind uses, set to a non-default value (with what it needs around it),
+    is accepted and changes the resolved inputs at that key."""
+    raw = copy.deepcopy(MINIMAL[kind])
+    section = dotted.split(".")[0]
+    if section == "laser":  # a laser heats a chamber
+        raw.update(geometry={"shape": "chamber", "length": "200 um"}, temperature={"ambient": "295 K"},
+                   laser={"power": "50 W/m", "waist": "20 um"})
+        value = "40 W/m" if dotted == "laser.power" else value
+    for name in (section, dotted, f"{kind}:{section}", f"{kind}:{dotted}"):
+        for key, needed in PREREQUISITES.get(name, {}).items():
+            if key != dotted:
+                _set(raw, key, needed)
+    try:
+        before = _resolved_at(case_from_dict(copy.deepcopy(raw)).to_dict(), dotted)
+    except CaseError:  # the key's partner alone is refused (e.g. a particle radius without density)
+        before = None
+    _set(raw, dotted, value)
+    after = _resolved_at(case_from_dict(raw).to_dict(), dotted)
+    assert after is not None and after != before, (dotted, before, after)
 
 
 def _resolved_at(inputs: dict, dotted: str):
