@@ -156,7 +156,8 @@ class SoretTransportProblem:
         a, L = soret_transport_forms(
             w, v, self.weight, self.diffusivity, self.source, self.dx, velocity=self.velocity,
             outflow=self._outflow, dt=self._dt if transient else None, history=history,
-            cell_size=ufl.CellDiameter(self.domain.mesh), degree=self.degree)
+            cell_size=ufl.CellDiameter(self.domain.mesh), degree=self.degree,
+            preserve_constants=self.velocity is not None and not self.closed)
         if self._solid_dx is not None:
             a += self._zero * w * v * self._solid_dx
         return a, L
