@@ -71,7 +71,7 @@ def refused_combinations():
         if "boundary" in KIND_USAGE[kind]:
             out.append((kind, ("boundary", "walls", "flow"), {"type": "no_slip"}))
     out.append(("soret_cell", ("boundary", "hot", "particles"), {"type": "adsorb"}))
-    out.append(("convection", ("boundary", "hot", "particles"), {"type": "adsorb"}))
+    out.append(("convection", ("boundary", "hot", "particles"), {"type": "adsorb"}))  # tracking off
     out.append(("tracking", ("boundary", "hot", "solute"), {"type": "no_flux"}))
     # keys of another shape, and keys with no effect in the setting at hand
     out += [("soret_cell", ("temperature", "ambient"), "300 K"), ("convection", ("temperature", "reference"), "300 K"),

@@ -603,7 +603,7 @@ KIND_USAGE: dict[str, dict[str, Any]] = {
                    "time": ALL, "flow": {"inertia", "newton_max_iterations"}, "gravity": ALL,
                    "tracking": {"enabled", "particles", "duration", "time_step", "scheme", "backend", "precision",
                                 "seed", "particle_radius", "particle_density"},
-                   "boundary": {"thermal", "flow", "solute"}, "region": ALL},
+                   "boundary": {"thermal", "flow", "solute", "particles"}, "region": ALL},
     "phoretic_particle": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity", "density"},
                           "temperature": ALL, "particle": ALL, "flow": {"far_field"}, "gravity": ALL,
                           "solver": {"linear_solver"}},

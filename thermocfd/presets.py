@@ -22,8 +22,12 @@ def register(cls):
 
 
 def _families(case: Case) -> set[str]:
+    """The condition families the case uses (particles only where particles are tracked)."""
     used = KIND_USAGE[case.kind].get("boundary")
-    return set(used) if isinstance(used, set) else set()
+    families = set(used) if isinstance(used, set) else set()
+    if case.kind == "convection" and not case.tracking.enabled:
+        families.discard("particles")
+    return families
 
 
 class Preset:
@@ -444,6 +448,10 @@ def _reject_inactive(case: Case) -> None:
         if owner is not None and key in owner.model_fields_set and not used(case):
             name = f"{section}.{key}" if section else key
             raise CaseError(name, MISSING, f"has no effect here: {why}")
+    for name, spec in case.boundary.items():
+        if spec.particles is not None and "particles" not in _families(case):
+            raise CaseError(f"boundary.{name}.particles", MISSING, "has no effect here: tracking is off "
+                            "(tracking.enabled = true tracks particles in the flow)")
     if not case.output.pictures and case.pictures.model_fields_set:
         key = sorted(case.pictures.model_fields_set)[0]
         raise CaseError(f"pictures.{key}", MISSING, "has no effect: output.pictures = false")

@@ -44,6 +44,26 @@ def drift_velocity(domain, temperature, solute, velocity=None, degree: int = 2):
     return v
 
 
+def tracking_config(case, domain, fields, duration: float, boundaries: dict, fluid_density: float, **extra):
+    """The tracker's set-up from [tracking] and the boundary table, shared by the pipelines:
+    time step (given or suggested from the grid), wall kinds per box face, sedimentation
+    force from tracking.particle_radius/density."""
+    import numpy as np
+
+    from ..tracking import TrackingConfig, buoyant_weight, suggest_time_step
+    from .conditions import box_faces, tracker_walls
+
+    spec = case.tracking
+    dt = spec.time_step or suggest_time_step(fields)
+    walls, sticking = tracker_walls(boundaries, box_faces(domain))
+    external_force = None
+    if spec.particle_radius is not None and any(case.gravity):
+        external_force = buoyant_weight(spec.particle_radius, spec.particle_density, fluid_density, case.gravity)
+    return TrackingConfig(n_particles=spec.particles, n_steps=max(1, int(np.ceil(duration / dt))), dt=dt,
+                          backend=spec.backend, dtype=spec.precision, scheme=spec.scheme, seed=spec.seed,
+                          walls=walls, sticking_probability=sticking, external_force=external_force, **extra)
+
+
 def region_bounds(domain, names) -> tuple:
     """Global (lower, upper) corners (mesh units, 3 components) of the named regions' cells."""
     import numpy as np

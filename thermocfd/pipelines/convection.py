@@ -31,7 +31,7 @@ from ..physics import BOLTZMANN, analytic
 from ..physics.heating import GaussianBeam
 from ..presets import boundary_conditions, build_domain, region_properties
 from . import pipeline
-from .common import PipelineResult, drift_velocity, integrate, liquid_indicator, region_bounds
+from .common import PipelineResult, drift_velocity, integrate, liquid_indicator, region_bounds, tracking_config
 from .conditions import (conductivities, flow_conditions, heat_capacities, region_heaters, solute_conditions,
                          thermal_conditions)
 from .soret_cell import fit_soret_coefficient, liquid_volume, wall_average
@@ -155,7 +155,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
                                   units))
     if case.tracking.enabled:
         with timer("tracking"):
-            results.update(_track(case, domain, T, u, c, c0, length, D_mean))
+            results.update(_track(case, domain, T, u, c, c0, length, D_mean, boundaries, fluid.density))
     _log_report(results)
 
     if case.output.fields:
@@ -257,11 +257,12 @@ def _march(case: Case, flow: BuoyantFlowProblem, length: float) -> dict:
             "flow_speed_change_last_10pct_rel": (max(tail) - min(tail)) / max(max(tail), 1e-300)}
 
 
-def _track(case: Case, domain, T, u, c, c0: float, length: float, D: float) -> dict:
+def _track(case: Case, domain, T, u, c, c0: float, length: float, D: float, boundaries: dict,
+           fluid_density: float) -> dict:
     """Brownian particles in the computed flow and temperature, checked against the
     Eulerian solution: the fraction of particles inside the region where the steady c
     exceeds twice its mean, next to the fraction of the solute mass there."""
-    from ..tracking import TrackingConfig, grid_fields_from_dolfinx, run_tracking
+    from ..tracking import grid_fields_from_dolfinx, run_tracking
 
     spec, solute = case.tracking, case.solute
     # graded meshes (the laser focus): resolve the finest cells, not the median ones
@@ -269,8 +270,7 @@ def _track(case: Case, domain, T, u, c, c0: float, length: float, D: float) -> d
     fields = grid_fields_from_dolfinx(T, solute.diffusivity, solute.soret_coefficient, velocity=u,
                                       spacing=finest / 2.0, length_scale=domain.length_scale)
     duration = spec.duration or 5.0 * length**2 / (math.pi**2 * D)
-    config = TrackingConfig(n_particles=spec.particles, duration=duration, dt=spec.time_step,
-                            backend=spec.backend, dtype=spec.precision, scheme=spec.scheme, seed=spec.seed)
+    config = tracking_config(case, domain, fields, duration, boundaries, fluid_density)
     log.info(f"tracking {spec.particles} particles for {duration:.4g} s in the flow")
     result = run_tracking(fields, config, comm=MPI.COMM_WORLD)
     positions = np.asarray(result.state.positions).T if MPI.COMM_WORLD.rank == 0 else None  # (3, N) -> (N, 3)

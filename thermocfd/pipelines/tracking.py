@@ -21,12 +21,11 @@ from ..fem import compat
 from ..fem.mesh import mesh_bounds
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
-from ..tracking import TrackingConfig, buoyant_weight, grid_fields_from_dolfinx, run_tracking, suggest_time_step
+from ..tracking import grid_fields_from_dolfinx, run_tracking
 from ..tracking.outputs import concentration_profile, write_particle_cloud
 from ..presets import boundary_conditions
 from . import pipeline
-from .common import PipelineResult, drift_velocity
-from .conditions import box_faces, tracker_walls
+from .common import PipelineResult, drift_velocity, tracking_config
 from .soret_cell import build_domain, cell_temperature, fluid_regions, liquid_volume, wall_average
 
 
@@ -58,20 +57,13 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     tau = analytic.soret_cell_relaxation_time(float(solute.diffusivity.diffusivity(T_mean)),
                                               float(solute.soret_coefficient.soret_coefficient(T_mean)),
                                               t.hot - t.cold, length)
-    external_force = None
-    if spec.particle_radius is not None and any(case.gravity):
-        external_force = buoyant_weight(spec.particle_radius, spec.particle_density,
-                                        case.fluid.at(T_mean).density, case.gravity)
     duration = spec.duration or 5.0 * tau
-    dt = spec.time_step or suggest_time_step(fields)
-    steps = max(1, int(np.ceil(duration / dt)))
-    walls, sticking = tracker_walls(boundary_conditions(case, domain), box_faces(domain))
-    config = TrackingConfig(
-        n_particles=spec.particles, n_steps=steps, dt=dt,
-        backend=spec.backend, dtype=spec.precision, scheme=spec.scheme, seed=spec.seed,
-        walls=walls, sticking_probability=sticking, external_force=external_force,
-        record_every=max(1, steps // 100) if spec.trajectories else 0,
-        record_particles=spec.trajectories, cell_axis=0, histogram_bins=spec.bins)
+    config = tracking_config(case, domain, fields, duration, boundary_conditions(case, domain),
+                             case.fluid.at(T_mean).density, cell_axis=0, histogram_bins=spec.bins,
+                             record_particles=spec.trajectories)
+    steps = config.n_steps
+    if spec.trajectories:
+        config.record_every = max(1, steps // 100)
     log.info(f"tracking {spec.particles} particles for {duration:.4g} s "
              f"({duration / tau:.1f} relaxation times)")
     with timer("tracking"):
