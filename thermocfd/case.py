@@ -625,6 +625,89 @@ WHY_UNUSED = {"gravity": "it has no flow", "laser": "only chamber and chip geome
               "region": "its regions are fixed"}
 
 
+def _has_solids(case: "Case") -> bool:
+    return any(not spec.is_fluid for spec in case.region.values())
+
+
+def _stokes_einstein(case: "Case") -> bool:
+    return case.solute is not None and hasattr(case.solute.diffusivity, "radius")
+
+
+def _sedimentation(case: "Case") -> bool:
+    return case.tracking.particle_radius is not None
+
+
+def _particle_weight(case: "Case") -> bool:
+    return case.particle is not None and case.particle.density is not None
+
+
+# keys that act only in some settings: (kinds, section, key, used(case), why not)
+CONDITIONAL_KEYS = [
+    (("soret_cell", "tracking"), "fluid", "viscosity", _stokes_einstein,
+     "only a Stokes-Einstein solute.diffusivity uses it"),
+    (("soret_cell", "tracking", "thermoosmotic_flow"), "fluid", "thermal_conductivity", _has_solids,
+     "the liquid alone conducts between fixed temperatures, so T does not depend on k (it acts with solid "
+     "regions of a mesh file)"),
+    (("tracking",), "fluid", "density", _sedimentation, "only sedimentation (tracking.particle_radius) uses it"),
+    (("phoretic_particle",), "fluid", "density", _particle_weight, "only particle.density (buoyancy) uses it"),
+    (("tracking",), "", "gravity", _sedimentation, "only sedimentation (tracking.particle_radius) uses it"),
+    (("phoretic_particle",), "", "gravity", _particle_weight, "only a particle with particle.density feels it"),
+    (("phoretic_particle",), "particle", "density", lambda case: any(case.gravity),
+     "without gravity the particle has no weight"),
+    (("soret_cell", "tracking"), "solver", "rtol", lambda case: case.solver.linear_solver == "iterative",
+     "only the iterative linear solver uses it"),
+    (("soret_cell", "convection"), "time", "end", lambda case: case.time.transient, "the run is steady"),
+    (("soret_cell", "convection"), "time", "steps", lambda case: case.time.transient, "the run is steady"),
+    (("soret_cell",), "time", "scheme", lambda case: case.time.transient, "the run is steady"),
+    (("soret_cell", "convection"), "output", "snapshots", lambda case: case.time.transient and case.output.fields,
+     "only a transient run with output.fields writes snapshots"),
+    (("soret_cell", "convection"), "output", "animation", lambda case: case.time.transient and case.output.pictures,
+     "only a transient run with output.pictures is animated"),
+]
+_TRACKING_KEYS = ("particles", "duration", "time_step", "scheme", "backend", "precision", "seed",
+                  "particle_radius", "particle_density")
+CONDITIONAL_KEYS += [(("convection",), "tracking", key, lambda case: bool(case.tracking.enabled),
+                      "tracking is off (tracking.enabled = true tracks particles in the flow)") for key in _TRACKING_KEYS]
+
+
+def condition_families(case: "Case") -> set[str]:
+    """The boundary-condition families a case uses (particles only where particles are tracked)."""
+    used = KIND_USAGE[case.kind].get("boundary")
+    families = set(used) if isinstance(used, set) else set()
+    if case.kind == "convection" and not case.tracking.enabled:
+        families.discard("particles")
+    return families
+
+
+def inactive_keys(case: "Case") -> dict[str, str]:
+    """Keys (dotted) that have no effect in this case's setting, with the reason."""
+    out = {}
+    for kinds, section, key, used, why in CONDITIONAL_KEYS:
+        if case.kind in kinds and not used(case):
+            out[f"{section}.{key}" if section else key] = why
+    if not case.output.pictures:
+        out["pictures"] = "output.pictures = false"
+    return out
+
+
+def reject_inactive(case: "Case") -> None:
+    """A key given in the case file that has no effect in this setting is an error."""
+    for kinds, section, key, used, why in CONDITIONAL_KEYS:
+        if case.kind not in kinds:
+            continue
+        owner = case if not section else getattr(case, section)
+        if owner is not None and key in owner.model_fields_set and not used(case):
+            name = f"{section}.{key}" if section else key
+            raise CaseError(name, MISSING, f"has no effect here: {why}")
+    for name, spec in case.boundary.items():
+        if spec.particles is not None and "particles" not in condition_families(case):
+            raise CaseError(f"boundary.{name}.particles", MISSING, "has no effect here: tracking is off "
+                            "(tracking.enabled = true tracks particles in the flow)")
+    if not case.output.pictures and case.pictures.model_fields_set:
+        key = sorted(case.pictures.model_fields_set)[0]
+        raise CaseError(f"pictures.{key}", MISSING, "has no effect: output.pictures = false")
+
+
 class Case(Section):
     """A validated case: every section in SI, laws as objects, conditions resolved."""
 
@@ -666,8 +749,6 @@ class Case(Section):
     def to_dict(self) -> dict[str, Any]:
         """The resolved inputs (SI, laws as tables, preset conditions filled in) for
         summary.json; they parse back with :func:`case_from_dict` to the same case."""
-        from .presets import inactive_keys
-
         usage = KIND_USAGE[self.kind]
         inactive = inactive_keys(self)
         out = {}

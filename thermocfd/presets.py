@@ -10,7 +10,8 @@ inputs say exactly what ran. :func:`build_domain` makes the mesh. Nothing here r
 
 from __future__ import annotations
 
-from .case import (KIND_USAGE, BoundarySpec, Case, RegionSpec, FILE_TEMPERATURES, SHAPE_TEMPERATURES)
+from .case import (CONDITIONAL_KEYS, FILE_TEMPERATURES, KIND_USAGE, SHAPE_TEMPERATURES, BoundarySpec, Case,
+                   RegionSpec, condition_families, reject_inactive)
 from .errors import MISSING, CaseError
 
 PRESETS: dict[str, "Preset"] = {}
@@ -19,15 +20,6 @@ PRESETS: dict[str, "Preset"] = {}
 def register(cls):
     PRESETS[cls.shape] = cls()
     return cls
-
-
-def _families(case: Case) -> set[str]:
-    """The condition families the case uses (particles only where particles are tracked)."""
-    used = KIND_USAGE[case.kind].get("boundary")
-    families = set(used) if isinstance(used, set) else set()
-    if case.kind == "convection" and not case.tracking.enabled:
-        families.discard("particles")
-    return families
 
 
 class Preset:
@@ -383,80 +375,6 @@ def _file_dimension(path: str) -> int:
     return mesh_file_dimension(path)
 
 
-def _has_solids(case: Case) -> bool:
-    return any(not spec.is_fluid for spec in case.region.values())
-
-
-def _stokes_einstein(case: Case) -> bool:
-    return case.solute is not None and hasattr(case.solute.diffusivity, "radius")
-
-
-def _sedimentation(case: Case) -> bool:
-    return case.tracking.particle_radius is not None
-
-
-def _particle_weight(case: Case) -> bool:
-    return case.particle is not None and case.particle.density is not None
-
-
-# keys that act only in some settings: (kinds, section, key, used(case), why not)
-CONDITIONAL_KEYS = [
-    (("soret_cell", "tracking"), "fluid", "viscosity", _stokes_einstein,
-     "only a Stokes-Einstein solute.diffusivity uses it"),
-    (("soret_cell", "tracking", "thermoosmotic_flow"), "fluid", "thermal_conductivity", _has_solids,
-     "the liquid alone conducts between fixed temperatures, so T does not depend on k (it acts with solid "
-     "regions of a mesh file)"),
-    (("tracking",), "fluid", "density", _sedimentation, "only sedimentation (tracking.particle_radius) uses it"),
-    (("phoretic_particle",), "fluid", "density", _particle_weight, "only particle.density (buoyancy) uses it"),
-    (("tracking",), "", "gravity", _sedimentation, "only sedimentation (tracking.particle_radius) uses it"),
-    (("phoretic_particle",), "", "gravity", _particle_weight, "only a particle with particle.density feels it"),
-    (("phoretic_particle",), "particle", "density", lambda case: any(case.gravity),
-     "without gravity the particle has no weight"),
-    (("soret_cell", "tracking"), "solver", "rtol", lambda case: case.solver.linear_solver == "iterative",
-     "only the iterative linear solver uses it"),
-    (("soret_cell", "convection"), "time", "end", lambda case: case.time.transient, "the run is steady"),
-    (("soret_cell", "convection"), "time", "steps", lambda case: case.time.transient, "the run is steady"),
-    (("soret_cell",), "time", "scheme", lambda case: case.time.transient, "the run is steady"),
-    (("soret_cell", "convection"), "output", "snapshots", lambda case: case.time.transient and case.output.fields,
-     "only a transient run with output.fields writes snapshots"),
-    (("soret_cell", "convection"), "output", "animation", lambda case: case.time.transient and case.output.pictures,
-     "only a transient run with output.pictures is animated"),
-]
-_TRACKING_KEYS = ("particles", "duration", "time_step", "scheme", "backend", "precision", "seed",
-                  "particle_radius", "particle_density")
-CONDITIONAL_KEYS += [(("convection",), "tracking", key, lambda case: bool(case.tracking.enabled),
-                      "tracking is off (tracking.enabled = true tracks particles in the flow)") for key in _TRACKING_KEYS]
-
-
-def inactive_keys(case: Case) -> dict[str, str]:
-    """Keys (dotted) that have no effect in this case's setting, with the reason."""
-    out = {}
-    for kinds, section, key, used, why in CONDITIONAL_KEYS:
-        if case.kind in kinds and not used(case):
-            out[f"{section}.{key}" if section else key] = why
-    if not case.output.pictures:
-        out["pictures"] = "output.pictures = false"
-    return out
-
-
-def _reject_inactive(case: Case) -> None:
-    """A key given in the case file that has no effect in this setting is an error."""
-    for kinds, section, key, used, why in CONDITIONAL_KEYS:
-        if case.kind not in kinds:
-            continue
-        owner = case if not section else getattr(case, section)
-        if owner is not None and key in owner.model_fields_set and not used(case):
-            name = f"{section}.{key}" if section else key
-            raise CaseError(name, MISSING, f"has no effect here: {why}")
-    for name, spec in case.boundary.items():
-        if spec.particles is not None and "particles" not in _families(case):
-            raise CaseError(f"boundary.{name}.particles", MISSING, "has no effect here: tracking is off "
-                            "(tracking.enabled = true tracks particles in the flow)")
-    if not case.output.pictures and case.pictures.model_fields_set:
-        key = sorted(case.pictures.model_fields_set)[0]
-        raise CaseError(f"pictures.{key}", MISSING, "has no effect: output.pictures = false")
-
-
 def _fluid_key_used(case: Case, key: str) -> bool:
     used = KIND_USAGE[case.kind]["fluid"]
     if used != "all" and key not in used:
@@ -468,7 +386,7 @@ def _fluid_key_used(case: Case, key: str) -> bool:
 def resolve(case: Case) -> Case:
     """Cross-section checks, then the preset's default conditions merged under the user's."""
     _common_checks(case)
-    _reject_inactive(case)
+    reject_inactive(case)
     if case.kind != "phoretic_particle" or case.temperature is not None:
         _temperature_checks(case)
     if case.kind in ("soret_cell", "tracking", "convection") and case.solute is None:
@@ -486,7 +404,7 @@ def resolve(case: Case) -> Case:
         return case  # names are checked against the mesh when it is read (build_domain)
     preset = PRESETS[case.shape]
     preset.check(case)
-    families = _families(case)
+    families = condition_families(case)
     interior = preset.interior(case)
     if families:
         case.boundary = _merge(preset.default_conditions(case), case.boundary, families, preset.boundaries(case),
@@ -533,7 +451,7 @@ def boundary_conditions(case: Case, domain) -> dict[str, BoundarySpec]:
     elsewhere (and the two-wall cell's hot/cold temperatures where those names exist)."""
     if case.shape is not None:
         return case.boundary
-    families = _families(case)
+    families = condition_families(case)
     defaults: dict[str, dict] = _wall_defaults(sorted(domain.boundaries), None)
     t = case.temperature
     for name in ("hot", "cold"):

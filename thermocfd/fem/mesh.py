@@ -78,12 +78,16 @@ class Domain:
 
 def mesh_bounds(mesh) -> tuple[np.ndarray, np.ndarray]:
     """Global (lower, upper) corners of a mesh's geometry, 3 components (mesh units)."""
-    x = mesh.geometry.x
+    return global_box(mesh.comm, mesh.geometry.x)
+
+
+def global_box(comm: MPI.Comm, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) corners over all ranks of the points x (n, 3)."""
     local_lower = x.min(axis=0) if x.size else np.full(3, np.inf)
     local_upper = x.max(axis=0) if x.size else np.full(3, -np.inf)
     lower, upper = np.empty(3), np.empty(3)
-    mesh.comm.Allreduce(np.ascontiguousarray(local_lower, dtype=np.float64), lower, op=MPI.MIN)
-    mesh.comm.Allreduce(np.ascontiguousarray(local_upper, dtype=np.float64), upper, op=MPI.MAX)
+    comm.Allreduce(np.ascontiguousarray(local_lower, dtype=np.float64), lower, op=MPI.MIN)
+    comm.Allreduce(np.ascontiguousarray(local_upper, dtype=np.float64), upper, op=MPI.MAX)
     return lower, upper
 
 

@@ -75,19 +75,9 @@ def region_bounds(domain, names) -> tuple:
 
     x = domain.mesh.geometry.x[compat.entity_nodes(domain.mesh, tdim, cells).ravel()] if cells.size \
         else np.zeros((0, 3))
+    from ..fem.mesh import global_box
+
     return global_box(domain.comm, x)
-
-
-def global_box(comm, x):
-    """(lower, upper) corners over all ranks of the points x (n, 3)."""
-    import numpy as np
-
-    local_lower = x.min(axis=0) if x.size else np.full(3, np.inf)
-    local_upper = x.max(axis=0) if x.size else np.full(3, -np.inf)
-    lower, upper = np.empty(3), np.empty(3)
-    comm.Allreduce(np.ascontiguousarray(local_lower, dtype=np.float64), lower, op=MPI.MIN)
-    comm.Allreduce(np.ascontiguousarray(local_upper, dtype=np.float64), upper, op=MPI.MAX)
-    return lower, upper
 
 
 def liquid_indicator(domain, names):

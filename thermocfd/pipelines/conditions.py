@@ -15,11 +15,10 @@ from ..case import BoundarySpec, Case, RegionSpec
 from ..errors import CaseError, MISSING
 from ..fem import compat
 from ..fem.heat import ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux
-from ..fem.mesh import Domain
+from ..fem.mesh import Domain, global_box
 from ..fem.stokes import NoSlip, Pressure, PrescribedVelocity, ThermoOsmoticSlip
 from ..fem.transport import FixedConcentration, Outflow
 from ..physics.flows import duct_flow_profile
-from .common import global_box
 
 
 def thermal_conditions(boundaries: dict[str, BoundarySpec]) -> list:
