@@ -314,8 +314,9 @@ def _render_series(pv, grid, out_dir: Path, stem: str, timings: dict, time_value
               lambda p: _scalar_picture(pv, grid, View("temperature", "temperature", "K", _style.temperature_colormap),
                                         p, title=f"{label}: temperature"))
     if "concentration" in grid.point_data:
+        liquid = _where_solute_lives(grid)
         timed(f"{stem}_concentration.png",
-              lambda p: _scalar_picture(pv, grid, _concentration_view(), p, arrows="drift_velocity",
+              lambda p: _scalar_picture(pv, liquid, _concentration_view(), p, arrows="drift_velocity",
                                         title=f"{label}: concentration, arrows: colloid drift"))
     if "velocity" in grid.point_data and "concentration" not in grid.point_data:
         timed(f"{stem}_flow.png", lambda p: _flow_picture(pv, grid, p, title=f"{label}: flow speed and direction"))
@@ -325,6 +326,25 @@ def _render_series(pv, grid, out_dir: Path, stem: str, timings: dict, time_value
                                                 if "flow_speed" in grid.point_data
                                                 else "colloid drift speed |u - D_T grad T|")))
         _write_drift_table(out_dir / f"{stem}_drift_table.csv", drift_table(grid))
+
+
+def _where_solute_lives(grid):
+    """The liquid of a chip: the cells without a node where c is exactly zero (the solids'
+    nodes hold no solute; interface nodes belong to the liquid); the whole grid for a
+    liquid-only domain."""
+    values = np.asarray(grid.point_data["concentration"])
+    if not np.any(values == 0.0):
+        return grid
+    cells = grid.cells_dict if hasattr(grid, "cells_dict") else {}
+    keep = []
+    offset = 0
+    for _, connectivity in cells.items():
+        inside = np.all(values[connectivity] != 0.0, axis=1)
+        keep.append(offset + np.nonzero(inside)[0])
+        offset += len(connectivity)
+    if not keep:
+        return grid
+    return grid.extract_cells(np.concatenate(keep))
 
 
 def _write_drift_table(path: Path, rows: list[dict]) -> None:
