@@ -83,7 +83,7 @@ def test_uniform_inflow_stays_uniform_without_heating(tmp_path, degree, monkeypa
 
     monkeypatch.setattr(convection, "SoretTransportProblem", OfDegree)
     case = thermocfd.load_case(ROOT / "cases" / "heater_chip_3d.toml", [
-        "geometry.dimension=2", "mesh.resolution=1", 'boundary.heater_1.thermal={type="heater_power", power="1e-9 W"}',
+        "geometry.dimension=2", "mesh.resolution=1", 'boundary.heater_1.thermal={type="heater_power", power="1e-9 W/m"}',
         "output.pictures=false", "output.fields=false"])
     results = thermocfd.run_case(case, tmp_path)
     assert results["peclet_number"] > 100

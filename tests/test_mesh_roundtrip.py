@@ -15,9 +15,14 @@ from casefiles import to_toml
 ROOT = Path(__file__).resolve().parents[1]
 # the case of each kind (and each convection shape) whose mesh makes the round trip
 CASES = ["soret_cell", "tracking_soret_cell", "soret_cell_gravity", "laser_trap", "heated_stripe_channel",
-         "sphere_near_wall", "thermoosmotic_channel"]
-NOT_COMPARED = {"newton_residuals", "tracking_wall_time_s", "tracking_particle_steps_per_s", "wall_time_s",
-                "solver_iterations"}
+         "sphere_near_wall", "thermoosmotic_channel", "heater_chip_3d"]
+OVERRIDES = {"tracking_soret_cell": ["tracking.particles=2000"],
+             # the chip's x-z section: glass, liquid and PDMS regions, an interior heater
+             "heater_chip_3d": ["geometry.dimension=2", 'boundary.heater_1.thermal={type="heater_power", power="2 W/m"}']}
+# Newton stops on the scaled residual, and a mesh file is scaled by its largest extent, a
+# preset by its own length: the iteration counts may differ, the converged results not
+NOT_COMPARED = {"newton_residuals", "newton_iterations", "tracking_wall_time_s", "tracking_particle_steps_per_s",
+                "wall_time_s", "solver_iterations"}
 
 
 def thermocfd_run(case: Path, out: Path, *overrides: str) -> dict:
@@ -31,7 +36,13 @@ def thermocfd_run(case: Path, out: Path, *overrides: str) -> dict:
 def as_mesh_file_case(inputs: dict, mesh: Path) -> str:
     """The resolved inputs of a preset run, with the geometry replaced by the mesh file."""
     raw = json.loads(json.dumps(inputs))
-    shape = raw.pop("geometry")["shape"]
+    geometry = raw.pop("geometry")
+    shape = geometry["shape"]
+    for spec in raw.get("boundary", {}).values():
+        flow = spec.get("flow") or {}
+        if flow.get("flow_rate") and geometry.get("dimension") == 2:
+            # a 2D section's flow rate fills the channel's width, which a mesh file does not carry
+            flow["mean_speed"] = flow.pop("flow_rate") / (geometry["channel_width"] * geometry["channel_height"])
     raw["mesh"] = {key: value for key, value in raw.get("mesh", {}).items() if key != "degree"} | {"file": str(mesh)}
     if "degree" in inputs.get("mesh", {}):
         raw["mesh"]["degree"] = inputs["mesh"]["degree"]
@@ -48,13 +59,13 @@ def as_mesh_file_case(inputs: dict, mesh: Path) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", CASES)
 def test_preset_mesh_round_trip_gives_the_same_results(tmp_path, name):
-    extra = ["--set", "tracking.particles=2000"] if name == "tracking_soret_cell" else []
+    extra = [arg for override in OVERRIDES.get(name, []) for arg in ("--set", override)]
     preset = thermocfd_run(ROOT / "cases" / f"{name}.toml", tmp_path / "preset", "--set", "output.mesh=true", *extra)
     mesh = tmp_path / "preset" / "mesh.msh"
     case = tmp_path / "from_file.toml"
     case.write_text(as_mesh_file_case(preset["inputs"], mesh))
     tomllib.loads(case.read_text())  # valid TOML
-    again = thermocfd_run(case, tmp_path / "file", *extra)
+    again = thermocfd_run(case, tmp_path / "file", *(extra if name == "tracking_soret_cell" else []))
     compared = 0
     for key, value in preset.items():
         if key in NOT_COMPARED or isinstance(value, (str, dict, bool)) or value is None:

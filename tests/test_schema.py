@@ -297,3 +297,20 @@ def test_case_model_lists_every_section_in_the_usage_table():
     used = set().union(*(usage.keys() for usage in KIND_USAGE.values()))
     assert used <= sections and sections - used == set(), sections - used
     assert case_json_schema()["title"] == "thermocfd case file"
+
+
+@pytest.mark.parametrize("dimension, power, ok", [(3, "1 mW", True), (2, "1 mW", False), (2, "10 W/m", True),
+                                                  (3, "10 W/m", False)])
+def test_heater_power_is_watts_in_3d_and_watts_per_metre_in_2d(dimension, power, ok):
+    raw = {"case": {"kind": "convection"}, "temperature": {"ambient": "295 K"},
+           "geometry": {"shape": "chip", "dimension": dimension, "heaters": [["0.5 mm", "1 mm"]]},
+           "boundary": {"inlet": {"flow": {"type": "inflow", "mean_speed": "10 um/s"}},
+                        "heater_1": {"thermal": {"type": "heater_power", "power": power}}},
+           "solute": {"diffusivity": 1e-12, "soret_coefficient": 1.0}}
+    if ok:
+        case = case_from_dict(raw)
+        assert case.boundary["heater_1"].thermal.power == pytest.approx(1e-3 if dimension == 3 else 10.0)
+    else:
+        with pytest.raises(CaseError, match="wrong unit") as error:
+            case_from_dict(raw)
+        assert error.value.key == "boundary.heater_1.thermal.power"

@@ -441,9 +441,20 @@ class HeatFluxBC(Section):
     value: Quantity("W/m^2") = Field(description="into the domain (a heater: positive)")
 
 
+def _power_per_dimension(value):
+    """A power in W (3D) or W/m (2D): checked here as a number or a string, converted when
+    the dimension is known (``thermocfd.presets``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("expected a number in W (3D) or W/m (2D), or a string with a unit")
+    return value
+
+
+PowerPerDimension = Annotated[Any, BeforeValidator(_power_per_dimension), _quantity_schema("W (3D) or W/m (2D)")]
+
+
 class HeaterPowerBC(Section):
     type: Literal["heater_power"]
-    power: Quantity("W", POSITIVE) = Field(description="W in 3D, W per metre of depth in 2D; spread uniformly")
+    power: PowerPerDimension = Field(description="W in 3D, W per metre of depth in 2D; spread uniformly")
 
 
 class ConvectiveBC(Section):
@@ -538,7 +549,7 @@ class UniformSource(Section):
 
 class JouleSource(Section):
     type: Literal["joule"]
-    power: Quantity("W", POSITIVE) = Field(description="W in 3D, W per metre of depth in 2D; uniform over the region")
+    power: PowerPerDimension = Field(description="W in 3D, W per metre of depth in 2D; uniform over the region")
 
 
 HeatSource = Annotated[Union[UniformSource, JouleSource], Field(discriminator="type")]
@@ -742,9 +753,6 @@ class Case(Section):
     @property
     def dimension(self) -> int | None:
         return getattr(self.geometry, "dimension", 3 if self.shape == "particle_box" else None)
-
-    def fluid_regions(self) -> list[str]:
-        return sorted(name for name, spec in self.region.items() if spec.is_fluid)
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved inputs (SI, laws as tables, preset conditions filled in) for

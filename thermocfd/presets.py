@@ -346,6 +346,27 @@ def _temperature_checks(case: Case) -> None:
                             f"correlations used for fluid.{', fluid.'.join(water_laws)}")
 
 
+def _case_dimension(case: Case) -> int:
+    return case.dimension if case.geometry is not None else _file_dimension(case.mesh.file)
+
+
+def _convert_powers(case: Case) -> None:
+    """Heater and Joule powers are W in 3D and W per metre of depth in 2D."""
+    from .units import to_si
+
+    entries = [(f"boundary.{name}.thermal", spec.thermal) for name, spec in case.boundary.items()
+               if spec.thermal is not None and spec.thermal.type == "heater_power"]
+    entries += [(f"region.{name}.heat_source", spec.heat_source) for name, spec in case.region.items()
+                if spec.heat_source is not None and spec.heat_source.type == "joule"]
+    if not entries:
+        return
+    unit = "W" if _case_dimension(case) == 3 else "W/m"
+    for key, owner in entries:
+        owner.power = to_si(owner.power, unit, f"{key}.power")
+        if owner.power <= 0:
+            raise CaseError(f"{key}.power", owner.power, "must be positive")
+
+
 def _laser_checks(case: Case) -> None:
     from .units import to_si
 
@@ -354,7 +375,7 @@ def _laser_checks(case: Case) -> None:
         return
     if case.shape not in ("chamber", "chip", None):
         raise CaseError("laser", MISSING, "a laser heats a geometry.shape = 'chamber' or 'chip' (or a mesh file)")
-    dimension = case.geometry.dimension if case.geometry is not None else _file_dimension(case.mesh.file)
+    dimension = _case_dimension(case)
     unit = "W" if dimension == 3 else "W/m"
     if not isinstance(laser.power, float):
         laser.power = to_si(laser.power, unit, "laser.power")
@@ -395,6 +416,7 @@ def resolve(case: Case) -> Case:
         raise CaseError("particle", MISSING, "missing required section [particle] for case.kind = "
                         "'phoretic_particle'")
     _laser_checks(case)
+    _convert_powers(case)
     solute = case.solute
     if solute is not None and hasattr(solute.diffusivity, "radius") and hasattr(solute.diffusivity, "viscosity"):
         import dataclasses
