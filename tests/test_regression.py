@@ -12,6 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = json.loads((ROOT / "tests" / "regression" / "baseline.json").read_text())
+RECORDED_WITH = BASELINE.pop("_recorded_with")
 # round-off quantities (and errors against a reference that are at round-off): compared
 # in absolute terms, not relative
 ROUND_OFF = {"mass_change_rel": 1e-12}
@@ -45,7 +46,18 @@ def assert_same_results(reference: dict, summary: dict, rtol: float = 1e-8) -> N
         np.testing.assert_allclose(b, a, rtol=rtol, atol=0, equal_nan=True, err_msg=key)
 
 
+def same_platform() -> bool:
+    """The numbers hold to 1e-8 only where the meshes are the same: the gmsh, dolfinx and
+    PETSc they were recorded with (Debian 12). Elsewhere (the Debian 13 container) gmsh
+    meshes differently and the results move by the discretisation error (~1e-4)."""
+    from thermocfd.output import software_versions
+
+    found = software_versions()
+    return all(found.get(name) == version for name, version in RECORDED_WITH.items())
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not same_platform(), reason=f"baseline recorded with {RECORDED_WITH}")
 @pytest.mark.parametrize("name", sorted(BASELINE))
 def test_shipped_case_gives_the_recorded_results(tmp_path, name):
     assert_same_results(BASELINE[name], run_case(name, tmp_path))

@@ -47,7 +47,7 @@ SECTIONS = {
     "tracking": {"enabled": True, "particles": 10, "duration": "1 s", "time_step": "1 ms", "scheme": "heun",
                  "backend": "cpu", "precision": "float32", "seed": 3, "bins": 8, "trajectories": 2,
                  "particle_radius": "1 um", "particle_density": 1050.0},
-    "solver": {"linear_solver": "iterative", "rtol": 1e-9},
+    "solver": {"linear_solver": "iterative", "rtol": 1e-9, "max_memory": "64 GB"},
     "fluid": {"viscosity": "1e-3 Pa*s", "density": 1000.0, "thermal_conductivity": 0.6, "heat_capacity": 4180.0,
               "thermal_expansion": 2e-4},
     "mesh": {"resolution": 2.0, "degree": 2},

@@ -97,6 +97,8 @@ def Vector(unit: str) -> Any:
 def _strict_int(value):
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError("expected an integer")
+    if not -2 ** 63 <= value < 2 ** 63:
+        raise ValueError("expected a 64-bit integer (TOML integers are 64-bit)")
     return value
 
 
@@ -403,9 +405,26 @@ class TrackingSection(Section):
     particle_density: Optional[Quantity("kg/m^3", POSITIVE)] = Field(None, description="for sedimentation")
 
 
+def _memory_size(value):
+    """solver.max_memory: "none" (no limit) or a size ("64 GB", a number of bytes)."""
+    if value is None or (isinstance(value, str) and value.strip().lower() == "none"):
+        return None
+    try:
+        size = to_si(value, "byte", "")
+    except CaseError as error:
+        raise ValueError(f"{error.reason}; expected 'none' or a size such as '64 GB'") from None
+    if size <= 0:
+        raise ValueError("must be positive (or 'none')")
+    return size
+
+
 class SolverSection(Section):
     linear_solver: Literal["direct", "iterative"] = "direct"
     rtol: Quantity("", POSITIVE) = 1e-12
+    max_memory: Annotated[Optional[float], BeforeValidator(_memory_size), pydantic.WithJsonSchema(
+        {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "'none' or a size, e.g. '64 GB'"})] = Field(
+        None, description="refuse a case whose estimated solver memory exceeds this (default: the machine's "
+        "memory; 'none': no limit)")
 
 
 class OutputSection(Section):
@@ -611,15 +630,15 @@ KIND_USAGE: dict[str, dict[str, Any]] = {
                   "trajectories", "particle_radius", "particle_density"},
                  "boundary": {"thermal", "particles"}},
     "convection": {**COMMON, "geometry": ALL, "fluid": ALL, "temperature": ALL, "solute": ALL, "laser": ALL,
-                   "time": ALL, "flow": {"inertia", "newton_max_iterations"}, "gravity": ALL,
+                   "time": ALL, "flow": {"inertia", "newton_max_iterations"}, "gravity": ALL, "solver": {"max_memory"},
                    "tracking": {"enabled", "particles", "duration", "time_step", "scheme", "backend", "precision",
                                 "seed", "particle_radius", "particle_density"},
                    "boundary": {"thermal", "flow", "solute", "particles"}, "region": ALL},
     "phoretic_particle": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity", "density"},
                           "temperature": ALL, "particle": ALL, "flow": {"far_field"}, "gravity": ALL,
-                          "solver": {"linear_solver"}},
+                          "solver": {"linear_solver", "max_memory"}},
     "thermoosmotic_flow": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity"},
-                           "temperature": ALL, "solver": {"linear_solver"}, "boundary": {"thermal", "flow"}},
+                           "temperature": ALL, "solver": {"linear_solver", "max_memory"}, "boundary": {"thermal", "flow"}},
 }
 KIND_SHAPES = {"soret_cell": ("two_wall_cell",), "tracking": ("two_wall_cell",),
                "convection": ("two_wall_cell", "chamber", "channel", "chip"),
@@ -768,6 +787,8 @@ class Case(Section):
                 value = {key: v for key, v in value.items() if f"{section}.{key}" not in inactive}
             if used is not ALL and isinstance(value, dict) and section not in ("boundary", "region"):
                 value = {key: v for key, v in value.items() if key in used}
+            if section == "solver" and not value:
+                continue  # convection reads only solver.max_memory, unset
             if section == "mesh" and self.mesh.file is None:
                 value = {key: v for key, v in value.items() if key not in ("unit", "tags")}
             out[section] = value
@@ -893,6 +914,8 @@ def _reject_unused(raw: dict) -> None:
                 raise CaseError(f"{section}.{key}", MISSING, f"not used by kind {kind!r}")
     geometry = raw.get("geometry")
     shape = geometry.get("shape", KIND_SHAPES[kind][0]) if isinstance(geometry, dict) else None
+    if isinstance(geometry, dict) and not isinstance(shape, str):
+        raise CaseError("geometry.shape", shape, f"expected a string, one of {', '.join(map(repr, KIND_SHAPES[kind]))}")
     if isinstance(geometry, dict) and shape in GEOMETRIES and shape not in KIND_SHAPES[kind]:
         raise CaseError("geometry.shape", shape, f"not used by kind {kind!r} (it takes "
                         f"{', '.join(map(repr, KIND_SHAPES[kind]))})")
@@ -950,7 +973,7 @@ def case_from_dict(raw: dict, source: str | None = None) -> Case:
     if not isinstance(raw.get("case"), dict):
         raise CaseError("case", MISSING, "missing required section [case] (with kind = ...)")
     kind = raw["case"].get("kind")
-    if kind not in KIND_USAGE:
+    if not isinstance(kind, str) or kind not in KIND_USAGE:
         raise CaseError("case.kind", kind if kind is not None else MISSING,
                         f"unknown kind; available: {', '.join(sorted(KIND_USAGE))}")
     _reject_unused(raw)

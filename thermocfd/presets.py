@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .case import (CONDITIONAL_KEYS, FILE_TEMPERATURES, KIND_USAGE, SHAPE_TEMPERATURES, BoundarySpec, Case,
                    RegionSpec, condition_families, reject_inactive)
+from . import plausibility
 from .errors import MISSING, CaseError
 
 PRESETS: dict[str, "Preset"] = {}
@@ -423,6 +424,7 @@ def resolve(case: Case) -> Case:
 
         solute.diffusivity = dataclasses.replace(solute.diffusivity, viscosity=case.fluid.viscosity)
     if case.shape is None:
+        plausibility.check(case)
         return case  # names are checked against the mesh when it is read (build_domain)
     preset = PRESETS[case.shape]
     preset.check(case)
@@ -445,6 +447,7 @@ def resolve(case: Case) -> Case:
             spec.flow is not None and spec.flow.type == "slip" for spec in case.boundary.values()):
         raise CaseError("boundary", MISSING, "kind 'thermoosmotic_flow' needs a slipping wall, e.g. "
                         "[boundary.walls] flow = {type = 'slip', slip_coefficient = '3e-10 m^2/(s*K)'}")
+    plausibility.check(case)
     return case
 
 

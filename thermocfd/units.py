@@ -31,7 +31,10 @@ def to_si(value: object, unit: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise CaseError(key, value, f"expected a number{_unit_hint(unit)}")
     if isinstance(value, (int, float)):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:  # an integer beyond double precision (TOML parses 10^400 as an int)
+            raise CaseError(key, value, "must be a finite number") from None
     else:
         result = _parse_string(value, unit, key)
     if not math.isfinite(result):
@@ -64,3 +67,6 @@ def _parse_string(text: str, unit: str, key: str) -> float:
     except (pint.UndefinedUnitError, pint.errors.DefinitionSyntaxError, AttributeError,
             TypeError, ValueError, AssertionError):
         raise CaseError(key, text, f"unknown unit {unit_text!r}") from None
+    except (ArithmeticError, KeyError, IndexError, RecursionError):
+        # pint evaluates the unit text as an expression: "m/0", "m**1e400", deep nesting
+        raise CaseError(key, text, f"not a unit: {unit_text!r}") from None

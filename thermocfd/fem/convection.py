@@ -160,7 +160,7 @@ class BuoyantFlowProblem:
             self.fluid_regions = list(fluid_regions)
             self.solid_regions = [name for name in domain.regions if name not in self.fluid_regions]
         restricted = bool(self.solid_regions)
-        self._dx = ufl.dx(domain=mesh)
+        self._dx = domain.dx()  # the tagged measure: dolfinx 0.9 refuses forms that mix it with an untagged one
         if restricted:
             self._flow_dx = domain.dx()(tuple(domain.region_tag(name) for name in self.fluid_regions))
             self._solid_dx = domain.dx()(tuple(domain.region_tag(name) for name in self.solid_regions))
@@ -438,10 +438,10 @@ class BuoyantFlowProblem:
             dT = alpha[0] * T + sum(a * h[2] for a, h in zip(alpha[1:], old))
             if self.capacity is not None:
                 dT = self.capacity * dT
-            F = self.residual + dT / self._dt * s * ufl.dx(domain=self.domain.mesh)
+            F = self.residual + dT / self._dt * s * self.domain.dx()
             if self._inertia is not None:
                 du = alpha[0] * u + sum(a * h[0] for a, h in zip(alpha[1:], old))
-                flow_dx = ufl.dx(domain=self.domain.mesh) if self._flow_dx is None else self._flow_dx
+                flow_dx = self.domain.dx() if self._flow_dx is None else self._flow_dx
                 F += self._inertia * ufl.dot(du, v) / self._dt * flow_dx
             self._forms[order] = self._compile(F)
         return self._forms[order]
@@ -652,9 +652,9 @@ class BuoyantFlowProblem:
     def heat_source_power(self) -> float:
         """Total power of the volumetric heat sources (``heat_source``, ``heat_sources``,
         region heaters): W (W/m in 2D)."""
-        form = self._zero * ufl.dx(domain=self.domain.mesh)
+        form = self._zero * self.domain.dx()
         if self._heat_source is not None:
-            form = form + self._heat_source * (ufl.dx(domain=self.domain.mesh) if self._flow_dx is None
+            form = form + self._heat_source * (self.domain.dx() if self._flow_dx is None
                                                else self._flow_dx)
         for q, measure in self._sources:
             form = form + q * measure

@@ -18,6 +18,7 @@ from .. import log
 from ..case import Case
 from ..errors import SolverError
 from ..output import software_versions, write_json
+from ..plausibility import estimate
 
 PIPELINES: dict[str, Callable] = {}
 
@@ -61,6 +62,10 @@ def run_case(case: Case, out_dir: str | Path = "results") -> Results:
     timer = log.Timer()
     start = time.perf_counter()
     log.info(f"thermocfd: {case.kind} case {case.case.name or case.source or ''} -> {out_dir}")
+    size = estimate(case)
+    if size.get("cells"):
+        log.info(f"estimate: ~{size['cells']:.3g} cells, ~{size['dofs']:.3g} unknowns, "
+                 f"~{size['memory_bytes'] / 1e9:.2g} GB for the solver")
     header = {"case": {"kind": case.kind, "name": case.case.name, "file": case.source}}
     try:
         outcome = run(case, out_dir, timer)

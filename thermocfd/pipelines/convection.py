@@ -29,6 +29,7 @@ from ..fem.mesh import mesh_bounds
 from ..fem.transport import SoretTransportProblem
 from ..physics import BOLTZMANN, analytic
 from ..physics.heating import GaussianBeam
+from ..plausibility import check_soret_span
 from ..presets import boundary_conditions, build_domain, region_properties
 from . import pipeline
 from .common import PipelineResult, drift_velocity, integrate, liquid_indicator, region_bounds, tracking_config
@@ -91,6 +92,8 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     dT = T_hot - T_cold if two_wall else T_max - T_ref
     rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * dT * length**3
 
+    # the heated span is known now: the Slotboom weight must hold exp(int S_T dT) over it
+    check_soret_span(solute.soret_coefficient, T_min, T_max)
     with timer("transport"):
         transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
                                           velocity=u, degree=2, reference_temperature=T_ref,
