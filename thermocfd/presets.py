@@ -27,7 +27,6 @@ class Preset:
     """A built-in geometry: names, default conditions, checks and the mesh builder."""
 
     shape: str = ""
-    interior_boundaries: tuple[str, ...] = ()
 
     def boundaries(self, case: Case) -> list[str]:
         raise NotImplementedError
