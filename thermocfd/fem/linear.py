@@ -7,6 +7,7 @@ and transport solvers of one run never pick up each other's settings.
 from __future__ import annotations
 
 import itertools
+import math
 
 import dolfinx.fem
 import dolfinx.fem.petsc
@@ -92,7 +93,16 @@ class LinearSystem:
             self._options = {}
         reason = self.ksp.getConvergedReason()
         if reason < 0:
-            raise SolverError(f"linear solver {self.prefix} failed (PETSc reason {reason})")
+            name = _reason_name(reason)
+            advice = ("the matrix could not be factorised or preconditioned: a coefficient is not finite or "
+                      "vanishes somewhere, or the problem is singular (nothing fixes the level of the solution)"
+                      if "PC" in name else "the iterative solver did not converge: use solver.linear_solver = "
+                      "'direct', or a looser solver.rtol")
+            raise SolverError(f"the linear solver {self.prefix} failed ({name} after "
+                              f"{self.ksp.getIterationNumber()} iterations): {advice}")
+        if not math.isfinite(x.norm()):  # a direct solve of a matrix with NaN/inf entries "converges"
+            raise SolverError(f"the linear solver {self.prefix} returned NaN or inf: a coefficient of the problem "
+                              "is not finite or overflows (check the property laws over the temperature range)")
         self.iterations = self.ksp.getIterationNumber()
         self.solution.x.scatter_forward()
         return self.solution
@@ -101,6 +111,12 @@ class LinearSystem:
         self.ksp.destroy()
         self.A.destroy()
         self.b.destroy()
+
+
+def _reason_name(reason: int) -> str:
+    """PETSc's name of a KSP converged reason, e.g. DIVERGED_ITS."""
+    names = {value: name for name, value in vars(PETSc.KSP.ConvergedReason).items() if isinstance(value, int)}
+    return names.get(reason, f"PETSc reason {reason}")
 
 
 def shift_history(history, current) -> None:
