@@ -429,3 +429,16 @@ def test_write_msh_from_two_ranks_reads_back_in_serial(tmp_path):
         got = measures(back)
         for key, value in info["measures"].items():
             assert got[key] == pytest.approx(value, rel=1e-12), (name, key)
+
+
+def test_builders_survive_a_users_gmsh_finalize():
+    """A dolfinx user's script may end gmsh's session itself; thermocfd's builders then
+    start a new one instead of failing with gmsh's 'Could not get last error'."""
+    import gmsh
+
+    from thermocfd.fem.mesh import two_wall_cell
+
+    first = two_wall_cell(1e-4, 2.5e-5, None, 0.5)
+    gmsh.finalize()
+    again = two_wall_cell(1e-4, 2.5e-5, None, 0.5)
+    assert again.num_cells() == first.num_cells() > 0

@@ -99,6 +99,11 @@ def _gmsh():
     global _GMSH_READY
     import gmsh
 
+    if _GMSH_READY:
+        try:
+            gmsh.option.getNumber("General.Verbosity")
+        except Exception:  # the user's script called gmsh.finalize(): start a new session
+            _GMSH_READY = False
     if not _GMSH_READY:
         gmsh.initialize()
         _GMSH_READY = True
