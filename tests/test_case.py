@@ -82,3 +82,14 @@ def test_bad_values_name_the_key(changes, key, reason):
         case_from_dict(minimal(**changes))
     assert error.value.key == key
     assert reason in str(error.value)
+
+
+@pytest.mark.parametrize("section, key, where", [("tracking", "walls", "[boundary.NAME] particles"),
+                                                 ("flow", "mean_speed", "[boundary.inlet] flow"),
+                                                 ("heater", "start", "geometry.heater_start")])
+def test_keys_of_earlier_case_files_say_where_they_moved(section, key, where):
+    raw = minimal()
+    raw[section] = {key: 1.0}
+    with pytest.raises(CaseError, match="moved") as error:
+        case_from_dict(raw)
+    assert where in str(error.value)

@@ -891,7 +891,27 @@ def _model_of_annotation(annotation, node):
 
 
 # --- usage: keys the chosen kind or shape does not use ----------------------------------------
+MOVED = {  # keys of earlier case files -> where they live now
+    "heater": "the stripe is geometry.heater_start/heater_end, its power [boundary.heater] thermal = "
+              "{type = 'heat_flux', value = ...}",
+    "walls": "the slip is [boundary.walls] flow = {type = 'slip', slip_coefficient = ...}",
+    "flow.mean_speed": "the inflow is [boundary.inlet] flow = {type = 'inflow', mean_speed = ...}",
+    "tracking.walls": "wall kinds are per boundary: [boundary.NAME] particles = {type = 'adsorb'} (or 'reflect', "
+                      "'exit')",
+    "tracking.sticking_probability": "[boundary.NAME] particles = {type = 'adsorb', sticking_probability = ...}",
+}
+
+
+def _reject_moved(raw: dict) -> None:
+    for old, where in MOVED.items():
+        section, _, key = old.partition(".")
+        table = raw.get(section)
+        if table is not None and (not key or (isinstance(table, dict) and key in table)):
+            raise CaseError(old, MISSING, f"moved: {where}")
+
+
 def _reject_unused(raw: dict) -> None:
+    _reject_moved(raw)
     kind = raw["case"]["kind"]
     usage = KIND_USAGE[kind]
     for section, value in raw.items():
