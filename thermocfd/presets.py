@@ -485,7 +485,8 @@ def boundary_conditions(case: Case, domain) -> dict[str, BoundarySpec]:
 
 
 def region_properties(case: Case, domain) -> dict[str, RegionSpec]:
-    """Every region of the domain with its material: the case's table; on a mesh file an
-    unnamed region is liquid."""
+    """Every region of the domain with its material: the case's (resolved) table; a region
+    it does not name (a mesh file's, or any region of a kind without a [region] table) is
+    liquid."""
     return {name: case.region.get(name) or RegionSpec(material="fluid") for name in sorted(domain.regions)}
 

@@ -35,7 +35,7 @@ from . import pipeline
 from .common import PipelineResult, drift_velocity, integrate, liquid_indicator, region_bounds, tracking_config
 from .conditions import (conductivities, flow_conditions, heat_capacities, region_heaters, solute_conditions,
                          thermal_conditions)
-from .soret_cell import fit_soret_coefficient, liquid_volume, wall_average
+from .soret_cell import fit_soret_coefficient, fluid_regions, liquid_volume, wall_average
 
 
 @pipeline("convection")
@@ -46,14 +46,17 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     log.info(f"mesh: {domain.num_cells()} cells, {domain.dim}D")
     lo, hi = mesh_bounds(domain.mesh)
     boundaries = boundary_conditions(case, domain)
-    regions = case.region or region_properties(case, domain)
+    regions = region_properties(case, domain)
     liquid = [name for name, spec in regions.items() if spec.is_fluid]
-    solid = len(liquid) < len(domain.regions)
+    restricted = fluid_regions(case, domain)  # the liquid where solids surround it, else None
+    solid = restricted is not None
     walls = {name: spec.thermal.value for name, spec in boundaries.items()
              if name in ("hot", "cold") and spec.thermal is not None and spec.thermal.type == "temperature"}
     two_wall = len(walls) == 2  # a side-heated cell: the Soret-cell reports apply
-    T_ref = {"two_wall_cell": lambda: 0.5 * (t.hot + t.cold), None: lambda: t.reference}.get(
-        case.shape, lambda: t.ambient)()
+    if case.shape == "two_wall_cell":
+        T_ref = 0.5 * (t.hot + t.cold)
+    else:
+        T_ref = t.reference if case.shape is None else t.ambient
     T_hot, T_cold = (walls["hot"], walls["cold"]) if two_wall else (None, None)
     fluid = fl.at(T_ref)  # Boussinesq reference
     x = domain.physical_coordinates()
@@ -98,9 +101,9 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
                                           velocity=u, degree=2, reference_temperature=T_ref,
                                           boundary_conditions=solute_conditions(boundaries),
-                                          **({"regions": liquid} if solid else {}))
+                                          **({"regions": restricted} if solid else {}))
         c0 = solute.initial_concentration
-        mass0 = c0 * liquid_volume(domain, liquid if solid else None)
+        mass0 = c0 * liquid_volume(domain, restricted)
         c = transport.solve_steady(total_mass=mass0 if transport.closed else None)
 
     in_liquid = liquid_indicator(domain, liquid) if solid else 1.0
@@ -135,7 +138,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
              "soret_coefficient_true": "1/K", "rayleigh_number": "1", "peclet_number": "1",
              "temperature_max": "K", "temperature_min": "K"}
     if not transport.closed:
-        results.update(_channel_extremes(domain, c, c0, liquid if solid else None))
+        results.update(_channel_extremes(domain, c, c0, restricted))
         results["temperature_rise_max"] = T_max - T_ref
         units["temperature_rise_max"] = "K"
         units.update({"c_max_rel": "1", "c_min_rel": "1", "c_max_position": "m", "c_min_position": "m"})

@@ -21,12 +21,11 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from ..fem.mesh import mesh_bounds
-
 from .. import log
 from ..case import Case
 from ..fem.heat import FixedTemperature, HeatProblem
 from ..fem.io import FieldWriter
+from ..fem.mesh import mesh_bounds
 from ..fem.mobility import MobilityProblem, Particle, check_particle_tags, particles_of
 from ..fem.stokes import StokesProblem
 from ..physics import analytic

@@ -41,7 +41,7 @@ def build_domain(case: Case) -> Domain:
 
 def fluid_regions(case: Case, domain: Domain) -> list[str] | None:
     """The liquid's regions (None: the whole mesh is liquid)."""
-    regions = case.region or region_properties(case, domain)
+    regions = region_properties(case, domain)
     fluid = [name for name, spec in regions.items() if spec.is_fluid]
     return None if len(fluid) == len(domain.regions) else fluid
 
@@ -50,7 +50,7 @@ def cell_temperature(case: Case, domain: Domain):
     """Steady conduction with the case's thermal boundary conditions (hot and cold walls,
     the rest insulated, unless the boundary table says otherwise), per-region conductivity."""
     t, solver = case.temperature, case.solver
-    regions = case.region or region_properties(case, domain)
+    regions = region_properties(case, domain)
     k_fluid = case.fluid.at(0.5 * (t.hot + t.cold)).thermal_conductivity
     conductivity = conductivities(case, regions, k_fluid) if len(regions) > 1 else k_fluid
     heaters, sources = region_heaters(regions)
