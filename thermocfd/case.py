@@ -651,8 +651,7 @@ FILE_TEMPERATURES = {"soret_cell": ("hot", "cold"), "tracking": ("hot", "cold"),
 WHY_UNUSED = {"gravity": "it has no flow", "laser": "only chamber and chip geometries of kind 'convection' are "
               "laser-heated", "particle": "only kind 'phoretic_particle' resolves a particle",
               "time": "it is steady", "tracking": "it tracks no particles", "flow": "it has no flow",
-              "solute": "it has no solute", "solver": "its solver is fixed (direct Newton)",
-              "region": "its regions are fixed"}
+              "solute": "it has no solute", "region": "its regions are fixed"}
 
 
 def _has_solids(case: "Case") -> bool:
