@@ -10,10 +10,12 @@ from .fluid import FluidProperties
 from .diffusivity import ConstantDiffusivity, DiffusivityLaw, StokesEinsteinDiffusivity
 from .soret import ConstantSoret, HeatOfTransportSoret, PiazzaSoret, SoretLaw
 from .viscosity import ConstantViscosity, ViscosityLaw, WaterViscosity
+from .schedule import Schedule, step_times
 
 __all__ = [
     "BOLTZMANN", "STANDARD_GRAVITY", "ZERO_CELSIUS",
     "ConstantDiffusivity", "StokesEinsteinDiffusivity", "DiffusivityLaw",
     "ConstantSoret", "PiazzaSoret", "HeatOfTransportSoret", "SoretLaw",
     "ConstantViscosity", "WaterViscosity", "ViscosityLaw", "FluidProperties",
+    "Schedule", "step_times",
 ]
