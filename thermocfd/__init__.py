@@ -14,11 +14,12 @@ from .case import Case, load_case  # noqa: E402
 from .errors import CaseError, ThermocfdError  # noqa: E402
 
 
-def run_case(case: Case, out_dir="results"):
-    """Run a case (see :func:`thermocfd.pipelines.run_case`); imports FEniCSx lazily."""
+def run_case(case: Case, out_dir="results", resume: bool = False):
+    """Run a case (see :func:`thermocfd.pipelines.run_case`); imports FEniCSx lazily.
+    ``resume``: continue from the last checkpoint in ``out_dir`` (``--resume``)."""
     from .pipelines import run_case as _run_case
 
-    return _run_case(case, out_dir)
+    return _run_case(case, out_dir, resume=resume)
 
 
 __all__ = ["Case", "CaseError", "ThermocfdError", "load_case", "run_case", "__version__"]

@@ -3,7 +3,8 @@
 Bad input (case files, ``--set`` values, meshes) is reported as one line naming the key,
 the value and the reason, with exit status 2 and no traceback; a run that started and
 failed (a solver that diverged) says what to change, keeps its partial summary.json and
-exits with status 3.
+exits with status 3; a run stopped by SIGTERM/SIGINT writes a checkpoint and exits with
+status 4 (``thermocfd run CASE --resume`` continues it).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import sys
 from pathlib import Path
 
 from . import __version__
+from .checkpoint import Interrupted
 from .errors import SolverError, ThermocfdError
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 3
+EXIT_INTERRUPTED = 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="override a case entry (repeatable), e.g. --set temperature.hot='310 K'")
     run.add_argument("--out", type=Path, default=None, help="output directory (default results/<case name>)")
     run.add_argument("--quiet", action="store_true", help="no progress output")
+    run.add_argument("--resume", action="store_true",
+                     help="continue from the last complete checkpoint in the output directory (from scratch if none)")
     check = sub.add_parser("check", help="validate a case file without running it")
     check.add_argument("case", type=Path)
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
@@ -106,11 +111,13 @@ def _main(args: argparse.Namespace) -> int:
 
         log.set_quiet(args.quiet)
         out = args.out or Path("results") / args.case.stem
-        run_case(case, out)
+        run_case(case, out, resume=args.resume)
         return 0
     except ThermocfdError as error:
         source = getattr(args, "case", None) or getattr(args, "out", None)
         where = f"{source}: " if source is not None else ""
+        if isinstance(error, Interrupted):
+            return _error(f"{where}{error}", EXIT_INTERRUPTED)
         status = EXIT_RUN_FAILED if isinstance(error, SolverError) else EXIT_BAD_INPUT
         return _error(f"{where}{'the run failed: ' if status == EXIT_RUN_FAILED else ''}{error}", status)
 

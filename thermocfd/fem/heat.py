@@ -28,7 +28,7 @@ import ufl
 from mpi4py import MPI
 from petsc4py import PETSc
 
-from ..errors import ThermocfdError
+from ..errors import SolverError, ThermocfdError
 from . import compat
 from .forms import facet_flux_term, heat_forms
 from .linear import DIRECT, LinearSystem, iterative_options, shift_history
@@ -68,6 +68,17 @@ class HeaterPower:
 
 
 BoundaryCondition = Union[FixedTemperature, HeatFlux, ConvectiveCooling, HeaterPower]
+
+
+UNFIXED_LEVEL = ("nothing fixes the temperature level (every boundary is insulated or has a heat flux, so a "
+                 "steady state is unique only up to a constant, and exists only if the heat in balances the heat "
+                 "out): give one boundary a temperature or convective condition")
+
+
+def fixes_temperature_level(conditions: Sequence[BoundaryCondition]) -> bool:
+    """Whether the conditions make a steady heat problem well posed: a fixed temperature
+    or a convective (Robin) boundary somewhere; fluxes and heaters alone do not."""
+    return any(isinstance(bc, (FixedTemperature, ConvectiveCooling)) for bc in conditions)
 
 
 # --- named facet sets and regions ---------------------------------------------------
@@ -288,6 +299,11 @@ class HeatProblem:
         return self._systems[steps_in_history]
 
     def solve_steady(self) -> dolfinx.fem.Function:
+        """The steady temperature; refused before assembly when it is not unique."""
+        if not self.bcs and not self._robin:
+            # The matrix is singular, yet MUMPS "solves" it without complaint and returns
+            # an arbitrary level (-6e11 K for an insulated Soret cell): catch it up front.
+            raise SolverError(f"steady heat conduction: {UNFIXED_LEVEL}")
         self._system(0).solve()
         self._last_system = 0
         return self.temperature

@@ -24,8 +24,8 @@ from ..physics import analytic
 from ..tracking import grid_fields_from_dolfinx, run_tracking
 from ..tracking.outputs import concentration_profile, write_particle_cloud
 from ..presets import boundary_conditions
-from . import pipeline
-from .common import PipelineResult, drift_velocity, tracking_config
+from . import keep, pipeline
+from .common import PipelineResult, drift_velocity, linear_solver, nodes_per_vertex, tracking_config
 from .soret_cell import build_domain, cell_temperature, fluid_regions, liquid_volume, wall_average
 
 
@@ -41,10 +41,13 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         liquid = fluid_regions(case, domain)
         eulerian = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
                                          degree=case.mesh.degree, reference_temperature=t.hot,
-                                         linear_solver=case.solver.linear_solver, rtol=case.solver.rtol,
+                                         linear_solver=linear_solver(case, domain,
+                                                                     nodes_per_vertex(case.mesh.degree, domain.dim)),
+                                         rtol=case.solver.linear_rtol(1e-12),
                                          **({"regions": liquid} if liquid else {}))
         c = eulerian.solve_steady(total_mass=solute.initial_concentration * liquid_volume(domain, liquid))
         ratio_eulerian = wall_average(domain, c, "cold") / wall_average(domain, c, "hot")
+    keep(c_ratio_eulerian=ratio_eulerian)
 
     with timer("sampling"):
         fields = grid_fields_from_dolfinx(T, solute.diffusivity, solute.soret_coefficient,

@@ -9,12 +9,16 @@ the same summary and density.
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
 
+from .. import checkpoint
+from ..errors import SolverError
 from .fields import FieldSeries, GridFields
 from .outputs import TrajectoryRecorder, concentration_on_grid, summary_quantities
 from .state import ParticleState, local_batch
@@ -68,6 +72,8 @@ def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=
     grid = _first_grid(fields)
     if config.n_particles < 1:
         raise ValueError("tracking needs at least one particle")
+    for snapshot in fields.snapshots if isinstance(fields, FieldSeries) else [fields]:
+        snapshot.check_finite()
     dt = float(config.dt) if config.dt is not None else suggest_time_step(grid, config.dt_fraction)
     if config.n_steps is not None:
         n_steps = int(config.n_steps)
@@ -84,17 +90,36 @@ def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=
     lower = tracker.box_lower if config.initial_lower is None else np.asarray(config.initial_lower)
     upper = tracker.box_upper if config.initial_upper is None else np.asarray(config.initial_upper)
     count, offset = local_batch(config.n_particles, rank, size)
-    state = ParticleState.uniform(count, lower, upper, seed=config.seed, id_offset=offset,
-                                  dtype=tracker.dtype)
-    initial = state.to_host()
-    recorder = None
-    if config.record_every > 0 and rank == 0:
-        recorder = TrajectoryRecorder(every=config.record_every,
-                                      max_particles=config.record_particles)
-
-    start = time.perf_counter()
-    report = tracker.advance(state, n_steps, recorder=recorder)
-    wall = time.perf_counter() - start
+    reports: list[AdvanceReport] = []
+    with checkpoint.active().loop("tracking") as loop:
+        if loop.restored is not None:
+            state, initial, recorder, particle_steps, wall = _restored(loop.restored, config, rank)
+        else:
+            state = ParticleState.uniform(count, lower, upper, seed=config.seed, id_offset=offset,
+                                          dtype=tracker.dtype)
+            initial = state.to_host()
+            recorder = None
+            if config.record_every > 0 and rank == 0:
+                recorder = TrajectoryRecorder(every=config.record_every, max_particles=config.record_particles)
+            particle_steps, wall = 0, 0.0
+        chunk = _steps_between_polls(config, fields, tracker)
+        while state.step < n_steps:
+            steps = min(chunk, n_steps - state.step, loop.steps_to_checkpoint(state.step))
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="particle tracker: .*NaN guard")  # raised below
+                report = tracker.advance(state, steps, recorder=recorder)
+            wall += time.perf_counter() - start
+            particle_steps += report.particle_steps
+            reports.append(report)
+            invalid = comm.allreduce(report.invalid_new) if size > 1 else report.invalid_new
+            if invalid:
+                raise SolverError(f"particle tracker: {invalid} particle(s) reached a non-finite position by step "
+                                  f"{state.step} (NaN guard): the drift or diffusivity overflows somewhere; use a "
+                                  "smaller tracking.time_step and check the property laws over the temperature "
+                                  "range")
+            loop.completed(state.step, state.time,
+                           lambda: (_checkpoint_arrays(state, initial, recorder, particle_steps, wall), {}))
 
     final = state.to_host()
     if size > 1:
@@ -105,9 +130,7 @@ def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=
                 initial = initial.concatenate(first)
                 final = final.concatenate(last)
         wall = comm.allreduce(wall, op=_mpi_max())
-        particle_steps = comm.allreduce(report.particle_steps)
-    else:
-        particle_steps = report.particle_steps
+        particle_steps = comm.allreduce(particle_steps)
 
     summary = density = None
     if rank == 0:
@@ -126,7 +149,51 @@ def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=
     if size > 1:
         summary, density = comm.bcast((summary, density), root=0)
     return TrackingResult(summary=summary, state=final, initial_positions=initial.positions,
-                          density=density, recorder=recorder, reports=[report])
+                          density=density, recorder=recorder, reports=reports)
+
+
+def _steps_between_polls(config: TrackingConfig, fields, tracker: Tracker) -> int:
+    """Steps per :meth:`Tracker.advance` call between checkpoint and signal checks.
+
+    About 2e7 particle-steps (seconds on a CPU) keep the per-call overhead small and a
+    stop signal answered in time. The same on every rank (the checks are collective).
+    A FieldSeries is re-blended every ``field_update_steps`` steps counted from the
+    call's start, and trajectory frames fall on multiples of ``record_every``: a chunk
+    that is a multiple of both gives the same fields and frames as one long call."""
+    steps = max(1, int(2e7 // config.n_particles))
+    if isinstance(fields, FieldSeries):
+        align = math.lcm(tracker.field_update_steps, max(1, config.record_every))
+        steps = align * max(1, steps // align)
+    return steps
+
+
+def _checkpoint_arrays(state: ParticleState, initial: ParticleState, recorder: TrajectoryRecorder | None,
+                       particle_steps: int, wall: float) -> dict[str, np.ndarray]:
+    """This rank's restart state: the particles (the random numbers are keyed by seed, id
+    and step, so these and the step counter are all the generator needs), the initial
+    positions (for MSD and drift), the trajectory frames so far, the work done."""
+    host = state.to_host()
+    arrays = {"positions": host.positions, "ids": host.ids, "status": host.status,
+              "initial_positions": initial.positions, "particle_steps": np.array(particle_steps),
+              "wall_time_s": np.array(wall)}
+    if recorder is not None:  # rank 0; its first frame is taken before the first step
+        arrays.update(frames=np.stack(recorder.frames), frame_times=np.asarray(recorder.times),
+                      frame_selection=recorder._selection, frame_ids=recorder.ids)
+    return arrays
+
+
+def _restored(saved: checkpoint.Checkpoint, config: TrackingConfig, rank: int):
+    """(state, initial, recorder, particle_steps, wall) from a checkpoint."""
+    a = saved.arrays
+    state = ParticleState(a["positions"], a["ids"], a["status"], saved.step, saved.time)
+    initial = ParticleState(a["initial_positions"], a["ids"].copy(), np.zeros_like(a["status"]))
+    recorder = None
+    if config.record_every > 0 and rank == 0:
+        recorder = TrajectoryRecorder(every=config.record_every, max_particles=config.record_particles,
+                                      frames=list(a["frames"]), times=[float(t) for t in a["frame_times"]],
+                                      _selection=a["frame_selection"])
+        recorder.ids = a["frame_ids"]
+    return state, initial, recorder, int(a["particle_steps"]), float(a["wall_time_s"])
 
 
 def _mpi_max():

@@ -18,6 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..errors import SolverError
 from ..physics.constants import BOLTZMANN
 
 GRAD_D_MODES = ("trilinear", "grid", "none")
@@ -169,6 +170,20 @@ class GridFields:
         records[..., :3] = drift
         records[..., 3] = self.diffusivity
         return records
+
+    def check_finite(self) -> None:
+        """Refuse fields with NaN or inf nodes: the kernels' NaN guard would stop every
+        particle that samples them, and a time step suggested from them is meaningless."""
+        bad = np.zeros(self.shape, dtype=bool)
+        for name in ("temperature", "diffusivity", "thermal_diffusivity", "grad_temperature", "velocity"):
+            value = getattr(self, name)
+            if value is not None:
+                finite = np.isfinite(value)
+                bad |= ~(finite if finite.ndim == 3 else finite.all(axis=-1))
+        if bad.any():
+            raise SolverError(f"particle tracker: the sampled fields are NaN or inf at {int(bad.sum())} of "
+                              f"{bad.size} grid nodes: the FEM fields or a property law (D(T), S_T(T)) are not "
+                              "finite there; check the laws over the temperature range and the mesh")
 
     def mask_array(self, dtype=np.float64) -> np.ndarray | None:
         """Inside mask as 0/1 node values (None: the whole box is fluid)."""

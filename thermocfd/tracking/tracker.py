@@ -9,6 +9,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..errors import SolverError
 from . import kernels_cpu
 from .backend import select_backend
 from .fields import GRAD_D_MODES, FieldSeries, GridFields
@@ -38,10 +39,15 @@ class AdvanceReport:
 def suggest_time_step(fields: GridFields, fraction: float = 0.5) -> float:
     """A dt whose rms diffusive step and largest drift step are ``fraction`` of the finest
     grid spacing (so a step samples the fields cell by cell)."""
+    fields.check_finite()
     h = float(np.min(fields.spacing))
     d_max = float(np.max(fields.diffusivity))
     drift = fields.node_records("grid")[..., :3]
-    v_max = float(np.max(np.linalg.norm(drift, axis=-1)))
+    with np.errstate(over="ignore"):
+        v_max = float(np.max(np.linalg.norm(drift, axis=-1)))
+    if not np.isfinite(v_max):
+        raise SolverError("particle tracker: the drift -D_T grad T (+ u) overflows on the sampled grid: S_T D or "
+                          "the temperature gradient is far too large; check the property laws and temperatures")
     candidates = [np.inf]
     if d_max > 0:
         candidates.append((fraction * h) ** 2 / (2.0 * d_max))
