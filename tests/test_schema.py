@@ -38,16 +38,18 @@ MINIMAL = {
 
 # a valid value for every key of every section (what a user might write)
 SECTIONS = {
-    "laser": {"power": "20 mW", "waist": "10 um", "absorption_coefficient": "12000 1/m", "position": ["10 um", 0, 0]},
+    "laser": {"power": "20 mW", "waist": "10 um", "absorption_coefficient": "12000 1/m", "position": ["10 um", 0, 0],
+              "schedule": [[0, "off"], ["1 s", "on"]]},
     "particle": {"radius": "0.8 um", "slip_coefficient": 1e-10, "thermal_conductivity": 0.15, "density": 1050.0,
                  "wall_distance": "3 um", "position": [0, 0, 0]},
     "solute": {"diffusivity": 2e-11, "soret_coefficient": 0.1, "initial_concentration": 2.0},
-    "time": {"transient": True, "end": "10 s", "steps": 20, "scheme": "backward_euler"},
+    "time": {"transient": True, "end": "10 s", "steps": 20, "scheme": "backward_euler", "outputs": ["1 s"]},
     "flow": {"inertia": True, "far_field": "none", "newton_max_iterations": 10},
     "tracking": {"enabled": True, "particles": 10, "duration": "1 s", "time_step": "1 ms", "scheme": "heun",
                  "backend": "cpu", "precision": "float32", "seed": 3, "bins": 8, "trajectories": 2,
                  "particle_radius": "1 um", "particle_density": 1050.0},
-    "solver": {"linear_solver": "iterative", "rtol": 1e-9, "max_memory": "64 GB"},
+    "solver": {"linear_solver": "iterative", "rtol": 1e-9, "max_memory": "64 GB", "nonlinear_rtol": 1e-10,
+               "continuation": False},
     "fluid": {"viscosity": "1e-3 Pa*s", "density": 1000.0, "thermal_conductivity": 0.6, "heat_capacity": 4180.0,
               "thermal_expansion": 2e-4},
     "mesh": {"resolution": 2.0, "degree": 2},
@@ -77,7 +79,8 @@ def refused_combinations():
     out += [("soret_cell", ("temperature", "ambient"), "300 K"), ("convection", ("temperature", "reference"), "300 K"),
             ("soret_cell", ("geometry", "heater_start"), "1 um"), ("convection", ("geometry", "channel_width"), "1 um"),
             ("soret_cell", ("fluid", "viscosity"), "1e-3 Pa*s"), ("soret_cell", ("time", "steps"), 20),
-            ("soret_cell", ("solver", "rtol"), 1e-8), ("convection", ("tracking", "particles"), 10),
+            ("convection", ("tracking", "particles"), 10), ("convection", ("time", "outputs"), ["1 s"]), ("convection", ("probe",), {"p": {"type": "point",
+                                                                                           "centre": [0, 0, 0]}}),
             ("soret_cell", ("mesh", "tags"), {"fluid": 1}), ("soret_cell", ("mesh", "unit"), "1 um"),
             ("phoretic_particle", ("particle", "position"), [0, 0, 0]),
             ("tracking", ("gravity",), [0, -9.81, 0])]
@@ -150,6 +153,7 @@ CHANGES = {  # kind -> {dotted key: a different valid value}
 # what a key needs around it to act (a setting without it refuses the key)
 PREREQUISITES = {
     "time": {"time.transient": True}, "solver.rtol": {"solver.linear_solver": "iterative"},
+    "convection:laser.schedule": {"time.transient": True},
     "convection:tracking": {"tracking.enabled": True},
     "tracking:fluid.density": {"tracking.particle_radius": "1 um", "tracking.particle_density": 1050.0},
     "tracking:gravity": {"tracking.particle_radius": "1 um", "tracking.particle_density": 1050.0},

@@ -362,12 +362,56 @@ class ParticleSection(Section):
                                             "origin, or (0, 0, wall_distance) near a wall)")
 
 
+def _schedule_entries(value):
+    """A schedule: ``[[time, level], [time, level, {ramp = time}], ...]`` with times as
+    numbers (s) or strings with units and levels "on", "off" or numbers; stored in SI as
+    ``[[t, level], [t, level, {"ramp": r}], ...]`` and checked by
+    :class:`thermocfd.physics.Schedule`."""
+    from .physics.schedule import Schedule
+
+    if not isinstance(value, list) or not value:
+        raise ValueError("expected a list of [time, level] entries, e.g. [[0, 'off'], ['5 s', 'on']]")
+    entries = []
+    for i, entry in enumerate(value):
+        if not isinstance(entry, list) or len(entry) not in (2, 3):
+            raise ValueError(f"entry {i + 1} ({entry!r}): expected [time, level] or [time, level, {{ramp = ...}}]")
+        options = entry[2] if len(entry) == 3 else {}
+        if not isinstance(options, dict) or set(options) - {"ramp"}:
+            raise ValueError(f"entry {i + 1} ({entry!r}): the third item takes only ramp = <time>")
+        level = entry[1]
+        if isinstance(level, str) and level.strip().lower() in ("on", "off"):
+            level = 1.0 if level.strip().lower() == "on" else 0.0
+        elif isinstance(level, bool) or not isinstance(level, (int, float)):
+            raise ValueError(f"entry {i + 1} ({entry!r}): the level must be 'on', 'off' or a number")
+        try:
+            time = to_si(entry[0], "s", "time")
+            ramp = to_si(options.get("ramp", 0.0), "s", "ramp")
+        except CaseError as error:
+            raise ValueError(f"entry {i + 1} ({entry!r}): {error.reason}") from None
+        entries.append([time, float(level), {"ramp": ramp}] if ramp else [time, float(level)])
+    Schedule.from_entries(entries)
+    return entries
+
+
+ScheduleEntries = Annotated[Any, BeforeValidator(_schedule_entries), pydantic.WithJsonSchema(
+    {"type": "array", "items": {"type": "array"}, "description": "[[time, 'on'|'off'|level, {ramp = time}?], ...]"})]
+
+
+def schedule_of(entries: list | None):
+    """The :class:`thermocfd.physics.Schedule` of validated entries (None: always on)."""
+    from .physics.schedule import Schedule
+
+    return Schedule.constant(1.0) if entries is None else Schedule.from_entries(entries)
+
+
 class LaserSection(Section):
     power: Any = Field(description="beam power: W in 3D, W per metre of depth for a 2D line focus")
     waist: Length = Field(description="1/e^2 intensity radius")
     absorption_coefficient: Quantity("1/m", POSITIVE) = Field(2400.0, description="in the liquid (water: 2400 "
                                                                                   "1/m at 1480 nm)")
     position: Vector("m") = Field(default_factory=lambda: [0.0, 0.0, 0.0], description="beam axis (lateral x, y)")
+    schedule: Optional[ScheduleEntries] = Field(None, description="transient: power level over time, e.g. "
+                                                "[[0, 'off'], ['5 s', 'on'], ['35 s', 'off']] (default: on)")
 
 
 class SoluteSection(Section):
@@ -379,8 +423,11 @@ class SoluteSection(Section):
 class TimeSection(Section):
     transient: Bool = False
     end: Optional[Quantity("s", POSITIVE)] = Field(None, description="end time (default: 4 relaxation times)")
-    steps: Annotated[Int, at_least(2)] = 200
+    steps: Annotated[Int, at_least(2)] = Field(200, description="time steps over the run (convection: at "
+                                               "least; schedule switching times and outputs are hit exactly)")
     scheme: Literal["bdf2", "backward_euler"] = "bdf2"
+    outputs: list[Quantity("s", NONNEGATIVE)] = Field(default_factory=list, description="convection: times at "
+                                                      "which the fields are written (besides output.snapshots)")
 
 
 class FlowSection(Section):
@@ -418,13 +465,31 @@ def _memory_size(value):
     return size
 
 
+AUTO_ITERATIVE_UNKNOWNS = 2e5  # "auto": the iterative solver above this many unknowns in 3D
+
+
 class SolverSection(Section):
-    linear_solver: Literal["direct", "iterative"] = "direct"
-    rtol: Quantity("", POSITIVE) = 1e-12
+    linear_solver: Literal["auto", "direct", "iterative"] = Field(
+        "auto", description="auto: direct (MUMPS) in 2D and for 3D problems below 2e5 unknowns, iterative above")
+    rtol: Optional[Quantity("", POSITIVE)] = Field(None, description="relative tolerance of the iterative linear "
+                                                   "solver (default 1e-12; inside Newton: 1e-8)")
+    nonlinear_rtol: Quantity("", POSITIVE) = Field(1e-9, description="convection: Newton's relative residual "
+                                                   "tolerance")
+    continuation: Bool = Field(True, description="convection, steady: when Newton from the conduction state "
+                               "fails, continue in the buoyancy (then in pseudo-time)")
     max_memory: Annotated[Optional[float], BeforeValidator(_memory_size), pydantic.WithJsonSchema(
         {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "'none' or a size, e.g. '64 GB'"})] = Field(
         None, description="refuse a case whose estimated solver memory exceeds this (default: the machine's "
         "memory; 'none': no limit)")
+
+    def linear_solver_for(self, unknowns: float, dimension: int) -> str:
+        """"direct" or "iterative": the choice made, or the size rule for "auto"."""
+        if self.linear_solver != "auto":
+            return self.linear_solver
+        return "iterative" if dimension == 3 and unknowns > AUTO_ITERATIVE_UNKNOWNS else "direct"
+
+    def linear_rtol(self, default: float) -> float:
+        return default if self.rtol is None else self.rtol
 
 
 class OutputSection(Section):
@@ -434,6 +499,11 @@ class OutputSection(Section):
     animation: Bool = Field(False, description="GIF of a transient run's concentration")
     mesh: Bool = Field(False, description="write the mesh as mesh.msh (gmsh, named groups, metres): a preset's "
                        "chip to edit, or to run again with mesh.file")
+    checkpoint_interval: Quantity("s", NONNEGATIVE) = Field(
+        600.0, description="wall-clock time between checkpoints of a time loop (transient or tracking; "
+        "0: only when stopped by SIGTERM/SIGINT); `thermocfd run --resume` continues from the last one")
+    checkpoint_steps: Optional[Annotated[Int, at_least(1)]] = Field(
+        None, description="also write a checkpoint every this many time steps (tracker steps for particles)")
 
 
 class PicturesSection(Section):
@@ -450,14 +520,20 @@ class PicturesSection(Section):
 
 
 # --- conditions on named boundaries --------------------------------------------------------
+_BC_SCHEDULE = "transient: level over time, [[time, 'on'|'off'|level], ...]; "
+
+
 class FixedTemperatureBC(Section):
     type: Literal["temperature"]
     value: Temperature
+    schedule: Optional[ScheduleEntries] = Field(None, description=_BC_SCHEDULE + "T = T_initial + level x "
+                                                "(value - T_initial)")
 
 
 class HeatFluxBC(Section):
     type: Literal["heat_flux"]
     value: Quantity("W/m^2") = Field(description="into the domain (a heater: positive)")
+    schedule: Optional[ScheduleEntries] = Field(None, description=_BC_SCHEDULE + "flux x level")
 
 
 def _power_per_dimension(value):
@@ -474,6 +550,7 @@ PowerPerDimension = Annotated[Any, BeforeValidator(_power_per_dimension), _quant
 class HeaterPowerBC(Section):
     type: Literal["heater_power"]
     power: PowerPerDimension = Field(description="W in 3D, W per metre of depth in 2D; spread uniformly")
+    schedule: Optional[ScheduleEntries] = Field(None, description=_BC_SCHEDULE + "power x level")
 
 
 class ConvectiveBC(Section):
@@ -616,21 +693,46 @@ class RegionSpec(Section):
         return dataclasses.replace(MATERIALS[self.material], **overrides)
 
 
+class ProbeSpec(Section):
+    """A named probe of a transient run: T and c averaged over a region or a ball (a disc
+    in 2D) around a point, or their values at a point; written to probes.csv."""
+
+    type: Literal["region", "ball", "point"]
+    region: Optional[Str] = Field(None, description="region: the region averaged over (default: the liquid); "
+                                  "ball: restricts the ball to it")
+    centre: Optional[Vector("m")] = Field(None, description="ball and point: the position")
+    radius: Optional[Length] = Field(None, description="ball: its radius (at least a cell size)")
+
+    @pydantic.model_validator(mode="after")
+    def _keys_of_type(self):
+        needed = {"region": (), "ball": ("centre", "radius"), "point": ("centre",)}[self.type]
+        allowed = {"region": ("region",), "ball": ("centre", "radius", "region"), "point": ("centre",)}[self.type]
+        for key in needed:
+            if getattr(self, key) is None:
+                raise _LawProblem(f".{key}", MISSING, f"a {self.type} probe needs it")
+        for key in ("region", "centre", "radius"):
+            if key not in allowed and getattr(self, key) is not None:
+                raise _LawProblem(f".{key}", getattr(self, key), f"a {self.type} probe does not use it")
+        return self
+
+
 # --- which kind uses what ------------------------------------------------------------------
 ALL = "all"
+LINEAR_SOLVER_KEYS = {"linear_solver", "rtol", "max_memory"}
 COMMON = {"case": ALL, "mesh": {"resolution", "file", "unit", "tags"}, "output": ALL, "pictures": ALL}
 KIND_USAGE: dict[str, dict[str, Any]] = {
     # kind -> {section: used keys (or ALL)}; boundary/region: which condition families
     "soret_cell": {**COMMON, "mesh": ALL, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity"},
-                   "temperature": ALL, "solute": ALL, "time": ALL, "solver": ALL,
-                   "boundary": {"thermal", "solute"}, "region": ALL},
+                   "temperature": ALL, "solute": ALL, "time": {"transient", "end", "steps", "scheme"},
+                   "solver": LINEAR_SOLVER_KEYS, "boundary": {"thermal", "solute"}, "region": ALL},
     "tracking": {**COMMON, "mesh": ALL, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity", "density"},
-                 "temperature": ALL, "solute": ALL, "solver": ALL, "gravity": ALL,
+                 "temperature": ALL, "solute": ALL, "solver": LINEAR_SOLVER_KEYS, "gravity": ALL,
                  "tracking": {"particles", "duration", "time_step", "scheme", "backend", "precision", "seed", "bins",
                   "trajectories", "particle_radius", "particle_density"},
                  "boundary": {"thermal", "particles"}},
     "convection": {**COMMON, "geometry": ALL, "fluid": ALL, "temperature": ALL, "solute": ALL, "laser": ALL,
-                   "time": ALL, "flow": {"inertia", "newton_max_iterations"}, "gravity": ALL, "solver": {"max_memory"},
+                   "time": ALL, "flow": {"inertia", "newton_max_iterations"}, "gravity": ALL, "solver": ALL,
+                   "probe": ALL,
                    "tracking": {"enabled", "particles", "duration", "time_step", "scheme", "backend", "precision",
                                 "seed", "particle_radius", "particle_density"},
                    "boundary": {"thermal", "flow", "solute", "particles"}, "region": ALL},
@@ -683,8 +785,14 @@ CONDITIONAL_KEYS = [
     (("phoretic_particle",), "", "gravity", _particle_weight, "only a particle with particle.density feels it"),
     (("phoretic_particle",), "particle", "density", lambda case: any(case.gravity),
      "without gravity the particle has no weight"),
-    (("soret_cell", "tracking"), "solver", "rtol", lambda case: case.solver.linear_solver == "iterative",
+    (("soret_cell", "tracking", "convection"), "solver", "rtol", lambda case: case.solver.linear_solver != "direct",
      "only the iterative linear solver uses it"),
+    (("convection",), "solver", "continuation", lambda case: not case.time.transient,
+     "a transient run needs no continuation"),
+    (("convection",), "time", "outputs", lambda case: case.time.transient, "the run is steady"),
+    (("convection",), "laser", "schedule", lambda case: case.time.transient,
+     "a steady run has the laser on (time.transient = true switches it)"),
+    (("convection",), "", "probe", lambda case: case.time.transient, "probes record time series of a transient run"),
     (("soret_cell", "convection"), "time", "end", lambda case: case.time.transient, "the run is steady"),
     (("soret_cell", "convection"), "time", "steps", lambda case: case.time.transient, "the run is steady"),
     (("soret_cell",), "time", "scheme", lambda case: case.time.transient, "the run is steady"),
@@ -693,6 +801,15 @@ CONDITIONAL_KEYS = [
     (("soret_cell", "convection"), "output", "animation", lambda case: case.time.transient and case.output.pictures,
      "only a transient run with output.pictures is animated"),
 ]
+# checkpoints: only runs with a time loop that writes them (thermocfd.checkpoint)
+CONDITIONAL_KEYS += [(("soret_cell",), "output", key, lambda case: case.time.transient,
+                      "only a transient run writes checkpoints") for key in ("checkpoint_interval", "checkpoint_steps")]
+CONDITIONAL_KEYS += [(("convection",), "output", key, lambda case: case.time.transient or bool(case.tracking.enabled),
+                      "only a transient run or particle tracking (tracking.enabled = true) writes checkpoints")
+                     for key in ("checkpoint_interval", "checkpoint_steps")]
+CONDITIONAL_KEYS += [(("phoretic_particle", "thermoosmotic_flow"), "output", key, lambda case: False,
+                      "a steady solve has no time loop to checkpoint") for key in ("checkpoint_interval",
+                                                                                    "checkpoint_steps")]
 _TRACKING_KEYS = ("particles", "duration", "time_step", "scheme", "backend", "precision", "seed",
                   "particle_radius", "particle_density")
 CONDITIONAL_KEYS += [(("convection",), "tracking", key, lambda case: bool(case.tracking.enabled),
@@ -729,6 +846,10 @@ def reject_inactive(case: "Case") -> None:
             name = f"{section}.{key}" if section else key
             raise CaseError(name, MISSING, f"has no effect here: {why}")
     for name, spec in case.boundary.items():
+        if getattr(spec.thermal, "schedule", None) is not None and not (case.kind == "convection"
+                                                                       and case.time.transient):
+            raise CaseError(f"boundary.{name}.thermal.schedule", MISSING, "has no effect here: only a transient "
+                            "convection run (time.transient = true) follows schedules")
         if spec.particles is not None and "particles" not in condition_families(case):
             raise CaseError(f"boundary.{name}.particles", MISSING, "has no effect here: tracking is off "
                             "(tracking.enabled = true tracks particles in the flow)")
@@ -757,6 +878,7 @@ class Case(Section):
     gravity: Vector("m/s^2") = Field(default_factory=lambda: [0.0, 0.0, 0.0])
     boundary: dict[str, BoundarySpec] = Field(default_factory=dict, description="conditions per boundary name")
     region: dict[str, RegionSpec] = Field(default_factory=dict, description="material and sources per region name")
+    probe: dict[str, ProbeSpec] = Field(default_factory=dict, description="transient: named probes (probes.csv)")
     source: Optional[str] = Field(None, exclude=True, description="the case file (set by load_case)")
 
     @property
@@ -786,8 +908,6 @@ class Case(Section):
                 value = {key: v for key, v in value.items() if f"{section}.{key}" not in inactive}
             if used is not ALL and isinstance(value, dict) and section not in ("boundary", "region"):
                 value = {key: v for key, v in value.items() if key in used}
-            if section == "solver" and not value:
-                continue  # convection reads only solver.max_memory, unset
             if section == "mesh" and self.mesh.file is None:
                 value = {key: v for key, v in value.items() if key not in ("unit", "tags")}
             out[section] = value

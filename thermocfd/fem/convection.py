@@ -19,7 +19,6 @@ fluid's, heat capacities by the fluid's rho c_p; temperature in kelvin. Reported
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
 
 import dolfinx.fem
@@ -38,18 +37,12 @@ from .forms import BDF_COEFFICIENTS, buoyant_flow_residual, facet_flux_term
 from .heat import (ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux, dirichlet_weights, facet_measures,
                    exterior_boundary, facet_set_area, facet_set_kinds, heater_target_kind, reaction,
                    region_volume)
-from .linear import DIRECT, forget_options, set_options, shift_history
+from .linear import DIRECT, shift_history
+from .nonlinear import NewtonReport, NewtonSolver, field_index_sets
 from .mesh import Domain
 from .stokes import NoSlip, PrescribedVelocity, Pressure, SurfaceProjector, ThermoOsmoticSlip
+from .stokes_preconditioner import pressure_mass_options, velocity_amg_options
 from .stokes_forms import sphere_normal, thermo_osmotic_slip
-
-
-@dataclass
-class NewtonReport:
-    iterations: int = 0
-    residuals: list[float] = field(default_factory=list)
-    converged: bool = False
-    slip_iterations: int = 0  # outer fixed-point iterations of the thermo-osmotic slip
 
 
 def _scalar_field(domain: Domain, value, scale: float):
@@ -84,6 +77,32 @@ def _dg0_field(domain: Domain, table: Mapping[str, float], scale: float) -> dolf
         values.x.array[cell_dofs[domain.cell_tags.find(domain.region_tag(name)), 0]] = number * scale
     values.x.scatter_forward()
     return values
+
+
+def coupled_solver_options(linear_solver: str, dim: int, rtol: float) -> dict[str, object]:
+    """PETSc options of the linear solver inside Newton for the (u, p, T) Jacobian.
+
+    "direct": MUMPS. "iterative": right-preconditioned GMRES with a block lower-triangular
+    (multiplicative field-split) preconditioner over T, u, p: BoomerAMG on the temperature
+    block, BoomerAMG on the velocity block of the preconditioning matrix (the component-wise
+    Laplacian, so the components decouple as in :mod:`thermocfd.fem.stokes_preconditioner`),
+    and Jacobi on ``-M_p / mu``.
+
+    Right preconditioning makes GMRES test the true residual: the scaled velocity of a
+    microfluidic flow is ~1e-3 next to a hydrostatic pressure ~10-100, and the left-
+    preconditioned norm let the velocity converge last (3D laser chamber, 11k unknowns:
+    114 + 373 iterations left, 88 + 122 right). Jacobi on the pressure mass matrix gave
+    fewer iterations than 3 Chebyshev steps there (70 + 94).
+    """
+    if linear_solver == "direct":
+        return {**DIRECT, "mat_mumps_icntl_14": 200}
+    options: dict[str, object] = {"ksp_type": "gmres", "ksp_pc_side": "right", "ksp_gmres_restart": 300,
+                                  "ksp_rtol": rtol, "ksp_max_it": 1000, "pc_type": "fieldsplit",
+                                  "pc_fieldsplit_type": "multiplicative"}
+    amg = velocity_amg_options("hypre")
+    for split, inner in (("temperature", amg), ("velocity", amg), ("pressure", pressure_mass_options("jacobi", dim))):
+        options.update({f"fieldsplit_{split}_{key}": value for key, value in inner.items()})
+    return options
 
 
 class BuoyantFlowProblem:
@@ -133,7 +152,12 @@ class BuoyantFlowProblem:
                  heat_capacity: Mapping[str, float] | None = None,
                  heat_sources: Sequence[tuple[str | None, object]] = (),
                  flow_conditions: Sequence = (),
-                 slip_rtol: float = 1e-10, max_slip_iterations: int = 50):
+                 slip_rtol: float = 1e-10, max_slip_iterations: int = 50,
+                 linear_solver: str = "direct", linear_rtol: float = 1e-8):
+        if linear_solver not in ("direct", "iterative"):
+            raise ValueError(f"linear_solver must be 'direct' or 'iterative', got {linear_solver!r}")
+        self.linear_solver = linear_solver
+        self.linear_rtol = linear_rtol
         self.domain = domain
         self.fluid = fluid
         mesh = domain.mesh
@@ -190,9 +214,11 @@ class BuoyantFlowProblem:
         # JIT-compiled can compare unequal to earlier ones (UFL raises "different Arguments
         # with same number and part" on a cold cache)
         self._tests = ufl.TestFunctions(self.W)
+        self._trial = ufl.TrialFunction(self.W)
         v, q, s = self._tests
         self.buoyancy = compat.constant(mesh, fluid.density * fluid.thermal_expansion * self.gravity_magnitude
                                         * ell**3 / (self.mu_ref * self.kappa))
+        self._full_buoyancy = float(self.buoyancy.value)
 
         # --- thermal conditions -----------------------------------------------------
         flux_scale = ell / fluid.thermal_conductivity  # W/m^2 -> scaled
@@ -200,6 +226,8 @@ class BuoyantFlowProblem:
         neumann, robin, sources = [], [], []
         self.bcs = []
         self._dirichlet: list[tuple[str, np.ndarray]] = []  # (boundary, dofs in W)
+        self._wall_temperatures: dict[str, list[dolfinx.fem.Function]] = {}
+        self._boundary_sources: dict[str, list[tuple[dolfinx.fem.Constant, float]]] = {}  # (flux, its value)
         self._boundary_terms: dict[str, list] = {}
         fdim = dim - 1
         V_T, _ = compat.collapse(self.W.sub(2))
@@ -214,8 +242,11 @@ class BuoyantFlowProblem:
                     value.x.array[:] = bc.value
                 self.bcs.append(dolfinx.fem.dirichletbc(value, dofs, self.W.sub(2)))
                 self._dirichlet.append((bc.boundary, dofs[0]))
+                self._wall_temperatures.setdefault(bc.boundary, []).append(value)
             elif isinstance(bc, HeatFlux):
                 flux = _scalar_field(domain, bc.value, flux_scale)
+                if isinstance(flux, dolfinx.fem.Constant):
+                    self._boundary_sources.setdefault(bc.boundary, []).append((flux, float(flux.value)))
                 for measure in facet_measures(domain, bc.boundary):
                     neumann.append((flux, measure))
                     self._boundary_terms.setdefault(bc.boundary, []).append(("flux", flux, measure))
@@ -228,6 +259,7 @@ class BuoyantFlowProblem:
             elif isinstance(bc, HeaterPower):
                 if heater_target_kind(domain, bc) == "boundary":
                     flux = compat.constant(mesh, bc.power / facet_set_area(domain, bc.target) * flux_scale)
+                    self._boundary_sources.setdefault(bc.target, []).append((flux, float(flux.value)))
                     for measure in facet_measures(domain, bc.target):
                         neumann.append((flux, measure))
                         self._boundary_terms.setdefault(bc.target, []).append(("flux", flux, measure))
@@ -253,15 +285,18 @@ class BuoyantFlowProblem:
             self.bcs.append(self._fluid_pressure_pin() if restricted else self._pressure_pin())
 
         source = None if heat_source is None else heat_source * source_scale
+        self._viscosity = fluid.viscosity.viscosity(T) / self.mu_ref
         self.residual = buoyant_flow_residual(
             u, p, T, v, q, s, self._dx,
-            viscosity=fluid.viscosity.viscosity(T) / self.mu_ref, buoyancy=self.buoyancy,
+            viscosity=self._viscosity, buoyancy=self.buoyancy,
             gravity_direction=ufl.as_vector(direction.tolist()), reference_temperature=reference_temperature,
             conductivity=self.conductivity, inertia=(fluid.density * self.kappa / self.mu_ref) if inertia else None,
             heat_source=source, neumann=neumann, robin=robin, flow_dx=self._flow_dx, solid_dx=self._solid_dx,
             zero=self._zero, sources=sources, tractions=tractions)
         self._heat_source = source
         self._forms = {0: self._compile(self.residual)}
+        self._solvers: dict[int, NewtonSolver] = {}
+        self._part_dofs: dict[int, np.ndarray] = {}
         self._last_order = 0
         self._inertia = (fluid.density * self.kappa / self.mu_ref) if inertia else None
         self._history = [dolfinx.fem.Function(self.W), dolfinx.fem.Function(self.W)]
@@ -421,8 +456,21 @@ class BuoyantFlowProblem:
         self.solution.x.scatter_forward()
 
     def _compile(self, residual):
-        return (dolfinx.fem.form(residual),
-                dolfinx.fem.form(ufl.derivative(residual, self.solution, ufl.TrialFunction(self.W))))
+        """(F, J, P) forms: P, the preconditioning matrix of the iterative solver, is J with
+        the velocity block's strain operator replaced by the component-wise Laplacian and
+        the pressure block by ``-M_p / mu`` (the Schur complement surrogate)."""
+        J = ufl.derivative(residual, self.solution, self._trial)
+        P = None
+        if self.linear_solver == "iterative":
+            du, dp, _ = ufl.split(self._trial)
+            v, q, _ = self._tests
+            mu = self._viscosity
+            flow_dx = self._dx if self._flow_dx is None else self._flow_dx
+            eps = ufl.sym
+            P = dolfinx.fem.form(J + (mu * (ufl.inner(ufl.grad(du), ufl.grad(v))
+                                            - 2.0 * ufl.inner(eps(ufl.grad(du)), eps(ufl.grad(v))))
+                                      - dp * q / mu) * flow_dx)
+        return dolfinx.fem.form(residual), dolfinx.fem.form(J), P
 
     def _transient_forms(self, order: int):
         """Residual of one BDF step: heat capacity (and inertia) terms added."""
@@ -446,25 +494,183 @@ class BuoyantFlowProblem:
             self._forms[order] = self._compile(F)
         return self._forms[order]
 
-    def advance(self, dt: float, max_iterations: int = 25) -> NewtonReport:
-        """One BDF2 step (backward Euler first) of physical size dt (s) from the current
-        state (``initial_conduction_guess`` or an earlier solution)."""
-        order = 1 if self._steps == 0 else 2
+    def _newton_solver(self, order: int) -> NewtonSolver:
+        """The SNES of the steady problem (order 0) or of a BDF step (order 1, 2)."""
+        if order not in self._solvers:
+            F, J, P = self._forms[0] if order == 0 else self._transient_forms(order)
+            fields = field_index_sets(self.W, ["velocity", "pressure", "temperature"])
+            # temperature first: the buoyancy coupling (T drives u) is then inside the
+            # block-triangular sweep; heat advection by u (Peclet number) is left to GMRES
+            fields = [fields[2], fields[0], fields[1]] if P is not None else []
+            self._solvers[order] = NewtonSolver(F, J, self.solution, self.bcs,
+                                                coupled_solver_options(self.linear_solver, self.domain.dim,
+                                                                       self.linear_rtol),
+                                                P=P, fields=fields, name="convection", quiet=order > 0)
+        return self._solvers[order]
+
+    def set_wall_temperature(self, boundary: str, value: float) -> None:
+        """A fixed-temperature boundary's value (K) from now on (time-dependent walls)."""
+        if boundary not in self._wall_temperatures:
+            raise ThermocfdError(f"boundary {boundary!r} has no fixed temperature to change")
+        for function in self._wall_temperatures[boundary]:
+            function.x.array[:] = value
+
+    def set_heater_level(self, boundary: str, level: float) -> None:
+        """Scale a boundary heater (heat flux or heater power) to ``level`` x its value."""
+        if boundary not in self._boundary_sources:
+            raise ThermocfdError(f"boundary {boundary!r} has no uniform heat flux or heater power to switch")
+        for constant, value in self._boundary_sources[boundary]:
+            constant.value = level * value
+
+    def advance(self, dt: float, max_iterations: int = 25, restart: bool = False) -> NewtonReport:
+        """One BDF2 step of physical size dt (s) from the current state
+        (``initial_conduction_guess`` or an earlier solution); backward Euler for the first
+        step and with ``restart`` (after a switch of a source, or a change of step size)."""
+        order = 1 if self._steps == 0 or restart else 2
         self._dt.value = dt / self.time_scale
-        forms = self._transient_forms(order)
+        solver = self._newton_solver(order)
         shift_history(self._history, self.solution)
-        report = self._with_slip(lambda: self._newton(*forms, max_iterations, 1e-9, quiet=True))
+
+        def step() -> NewtonReport:
+            report = solver.solve(1e-9, max_iterations)
+            if not report.converged:
+                raise SolverError(f"Newton did not converge within the time step to t = {self.time + dt:.4g} s "
+                                  f"({report.reason_text}, |F| {report.residuals[0]:.2e} -> "
+                                  f"{report.residuals[-1]:.2e}): take smaller time steps (time.steps)")
+            return report
+
+        self.report = report = self._with_slip(step)
         self._last_order = order
         self._steps += 1
         self.time += dt
         return report
 
-    def solve(self, max_iterations: int = 25, rtol: float = 1e-9) -> NewtonReport:
-        """Steady state by damped Newton; raises SolverError with advice when it fails.
-        With thermo-osmotic slip: Newton inside a fixed-point loop on the slip velocity."""
-        report = self._with_slip(lambda: self._newton(*self._forms[0], max_iterations, rtol))
+    def restart_functions(self) -> dict[str, dolfinx.fem.Function]:
+        """The Functions a restart of a transient needs: the state and its BDF history."""
+        return {"solution": self.solution, "history0": self._history[0], "history1": self._history[1]}
+
+    def restore(self, steps: int, time: float) -> None:
+        """After :meth:`restart_functions` were filled from a checkpoint taken after
+        ``steps`` time steps at ``time`` (s)."""
+        self._steps, self.time, self._last_order = steps, time, (2 if steps > 1 else 1)
+
+    def solve(self, max_iterations: int = 25, rtol: float = 1e-9, continuation: bool = True) -> NewtonReport:
+        """Steady state by Newton (SNES, line search). When Newton from the initial state
+        fails and ``continuation``: natural-parameter continuation in the buoyancy (the
+        Rayleigh number) from zero, then pseudo-transient continuation if that stalls; a
+        flow that reaches no steady state that way raises SolverError saying it is unsteady.
+        With thermo-osmotic slip: all of this inside a fixed-point loop on the slip."""
+        self.report = report = self._with_slip(lambda: self._steady(max_iterations, rtol, continuation))
         self._last_order = 0
         return report
+
+    def _steady(self, max_iterations: int, rtol: float, continuation: bool) -> NewtonReport:
+        solver = self._newton_solver(0)
+        start = self.solution.x.array.copy()
+        report = solver.solve(rtol, max_iterations)
+        if report.converged:
+            return report
+        if not continuation:
+            raise SolverError(f"the steady convection solver did not converge ({report.reason_text} after "
+                              f"{report.iterations} Newton iterations, |F| {report.residuals[0]:.2e} -> "
+                              f"{report.residuals[-1]:.2e}); allow continuation (solver.continuation = true) "
+                              "or run it as a transient (time.transient = true)")
+        log.info(f"  Newton from the initial state failed ({report.reason_text}): continuation in the "
+                 "buoyancy from zero")
+        self.solution.x.array[:] = start
+        total = NewtonReport(method="continuation")
+        total.absorb(report)
+        try:
+            if self._continuation(solver, total, rtol, max_iterations):
+                return total
+        finally:
+            self.buoyancy.value = self._full_buoyancy
+        return self._pseudo_transient(solver, total, rtol, max_iterations)
+
+    def _continuation(self, solver: NewtonSolver, total: NewtonReport, rtol: float, max_iterations: int) -> bool:
+        """Raise the buoyancy from 0 to its value in adaptive geometric steps (a decade of
+        Rayleigh number at first, halved in log on failure); True when it arrives."""
+        full = self._full_buoyancy
+
+        def attempt(fraction: float) -> bool:
+            self.buoyancy.value = fraction * full
+            report = solver.solve(rtol, max_iterations)
+            total.absorb(report)
+            if report.converged:
+                total.continuation.append(fraction)
+            return report.converged
+
+        if not attempt(0.0):
+            raise SolverError(f"the steady heat and flow problem did not converge even without buoyancy "
+                              f"({total.reason_text}): check the heat sources and boundary conditions")
+        rayleigh = full * self._temperature_span()  # in the domain's length scale
+        fraction = min(1.0, 1e3 / rayleigh) if rayleigh > 1e3 else 1.0
+        factor, done = 10.0, 0.0
+        saved = self.solution.x.array.copy()
+        while True:
+            if attempt(fraction):
+                log.info(f"  continuation: buoyancy x {fraction:.3g} (Rayleigh number ~{fraction * rayleigh:.3g}) "
+                         f"converged in {total.iterations} Newton iterations so far")
+                if fraction >= 1.0:
+                    return True
+                done, saved[:] = fraction, self.solution.x.array
+                if total.linear_iterations and len(total.continuation) > 2 and total.iterations < 5 * len(
+                        total.continuation):
+                    factor = min(factor * 2.0, 100.0)  # easy steps: stride further
+                fraction = min(1.0, done * factor) if done > 0 else fraction
+            else:
+                self.solution.x.array[:] = saved
+                factor = math.sqrt(factor)
+                if factor < 1.05:
+                    log.info(f"  continuation stalled at buoyancy x {done:.3g}")
+                    return False
+                fraction = min(1.0, done * factor) if done > 0 else fraction / 10.0
+
+    def _pseudo_transient(self, steady: NewtonSolver, total: NewtonReport, rtol: float, max_iterations: int,
+                          max_steps: int = 150) -> NewtonReport:
+        """Backward-Euler steps in pseudo-time with the step grown as the steady residual
+        falls (switched evolution relaxation), then Newton. A stable steady state attracts
+        this iteration; a flow that oscillates does not, and is reported as unsteady."""
+        total.method = "pseudo_transient"
+        stepper = self._newton_solver(1)
+        initial = previous = steady.residual_norm()
+        rayleigh = max(self._full_buoyancy * self._temperature_span(), 1.0)
+        dt = 0.1 / math.sqrt(rayleigh)  # scaled time: about a tenth of a buoyant turnover
+        residuals = []
+        for step in range(1, max_steps + 1):
+            self._dt.value = dt
+            saved = self.solution.x.array.copy()
+            shift_history(self._history, self.solution)
+            report = stepper.solve(1e-9, max_iterations)
+            total.pseudo_time_steps = step
+            if not report.converged:
+                self.solution.x.array[:] = saved
+                dt *= 0.25
+                continue
+            norm = steady.residual_norm()
+            residuals.append(norm / initial)
+            if norm < 1e-3 * initial or step % 10 == 0:
+                attempt = steady.solve(rtol, max_iterations)
+                total.absorb(attempt)
+                if attempt.converged:
+                    log.info(f"  pseudo-transient continuation reached the steady state in {step} steps")
+                    return total
+                self.solution.x.array[:] = saved
+            dt *= min(10.0, max(0.5, previous / norm))
+            previous = norm
+        tail = residuals[-len(residuals) // 3:] or [math.nan]
+        raise SolverError(
+            f"no steady state: Newton, continuation in the buoyancy and {max_steps} pseudo-time steps did not "
+            f"converge, and the steady residual stays at {min(tail):.1e}-{max(tail):.1e} of its start while "
+            "the flow keeps changing: this flow is unsteady (oscillating); run it as a transient "
+            "(time.transient = true)")
+
+    def _temperature_span(self) -> float:
+        T = self.solution.sub(2).collapse()
+        local = T.x.array
+        hi = self.domain.comm.allreduce(float(local.max()) if local.size else -math.inf, op=MPI.MAX)
+        lo = self.domain.comm.allreduce(float(local.min()) if local.size else math.inf, op=MPI.MIN)
+        return max(hi - lo, 0.0)
 
     # --- thermo-osmotic slip ------------------------------------------------------------
     def _update_slip(self) -> float:
@@ -508,93 +714,26 @@ class BuoyantFlowProblem:
                           f"iterations (last relative change {change:.2e}): the flow advects heat too strongly "
                           "for the slip iteration; lower the slip coefficient or the temperature gradient")
 
-    def _newton(self, F_form, J_form, max_iterations: int, rtol: float, quiet: bool = False) -> NewtonReport:
-        A = dolfinx.fem.petsc.create_matrix(J_form)
-        b = dolfinx.fem.petsc.create_vector(F_form)
-        dx = A.createVecRight()
-        ksp = PETSc.KSP().create(self.domain.comm)
-        prefix = f"thermocfd_convection_{id(self)}_"
-        ksp.setOptionsPrefix(prefix)
-        options = {**DIRECT, "mat_mumps_icntl_14": 200}
-        set_options(prefix, options)
-        ksp.setFromOptions()
-        x = compat.petsc_vector(self.solution)
-        report = self.report = NewtonReport()
-
-        def residual_norm() -> float:
-            with b.localForm() as local:
-                local.set(0.0)
-            dolfinx.fem.petsc.assemble_vector(b, F_form)
-            compat.apply_lifting(b, [J_form], [self.bcs], [x], -1.0)
-            b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-            compat.set_bc(b, self.bcs, x, -1.0)
-            return b.norm()
-
-        norm = residual_norm()
-        report.residuals.append(norm)
-        initial = max(norm, 1e-300)
-        for iteration in range(1, max_iterations + 1):
-            A.zeroEntries()
-            dolfinx.fem.petsc.assemble_matrix(A, J_form, bcs=self.bcs)
-            A.assemble()
-            ksp.setOperators(A)
-            ksp.solve(b, dx)
-            if iteration == 1:
-                forget_options(prefix, options)
-            if ksp.getConvergedReason() < 0:
-                raise SolverError(f"linear solve failed in Newton iteration {iteration}")
-            if dx.norm() <= 1e-12 * x.norm():  # already converged to round-off: take the tiny
-                x.axpy(-1.0, dx)                # step (a small field, e.g. a slow flow, keeps its digits)
-                x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
-                report.converged = True
-                report.iterations = iteration
-                break
-            step = 1.0
-            previous = x.copy()  # garbage-collected; petsc4py frees it
-            for _ in range(6):  # backtracking: accept the first step that lowers |F|
-                x.waxpy(-step, dx, previous)
-                x.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
-                new_norm = residual_norm()
-                if new_norm < norm or step < 0.05:
-                    break
-                step *= 0.5
-            norm = new_norm
-            report.residuals.append(norm)
-            report.iterations = iteration
-            if not quiet:
-                log.info(f"  Newton {iteration}: |F| = {norm:.3e} (relative {norm / initial:.1e}), step {step:g}")
-            # converged: residual reduced, or a full Newton step that no longer moves the
-            # solution (the residual has reached its round-off floor)
-            if norm / initial < rtol or (step == 1.0 and dx.norm() <= 1e-11 * x.norm()):
-                report.converged = True
-                break
-            if not math.isfinite(norm):
-                break
-        ksp.destroy()
-        A.destroy()
-        if not report.converged and quiet:
-            raise SolverError(f"Newton did not converge within a time step at t = {self.time:.4g} s: "
-                              "take smaller time steps (time.steps)")
-        if not report.converged:
-            raise SolverError(
-                f"the steady convection solver did not converge in {report.iterations} Newton iterations "
-                f"(|F| {report.residuals[0]:.2e} -> {report.residuals[-1]:.2e}); the flow is probably "
-                "unsteady or too strongly driven for a steady solve: run it as a transient "
-                "(time.transient = true) or lower the temperature difference")
-        return report
-
     # --- results in SI ------------------------------------------------------------------
-    def velocity(self) -> dolfinx.fem.Function:
-        """Flow velocity in m/s (a new Function on the collapsed P2 space)."""
-        u = self.solution.sub(0).collapse()
-        u.x.array[:] *= self.velocity_scale
-        u.name = "velocity"
-        return u
+    def velocity(self, out: dolfinx.fem.Function | None = None) -> dolfinx.fem.Function:
+        """Flow velocity in m/s: a new Function on the collapsed P2 space, or written into
+        ``out`` (one made by an earlier call)."""
+        return self._part(0, self.velocity_scale, "velocity", out)
 
-    def temperature(self) -> dolfinx.fem.Function:
-        T = self.solution.sub(2).collapse()
-        T.name = "temperature"
-        return T
+    def temperature(self, out: dolfinx.fem.Function | None = None) -> dolfinx.fem.Function:
+        """Temperature in K, as :meth:`velocity`."""
+        return self._part(2, 1.0, "temperature", out)
+
+    def _part(self, index: int, scale: float, name: str, out):
+        if out is None:
+            out = self.solution.sub(index).collapse()
+            out.x.array[:] *= scale
+            out.name = name
+            return out
+        if index not in self._part_dofs:
+            self._part_dofs[index] = np.asarray(compat.collapse(self.W.sub(index))[1], dtype=np.int32)
+        out.x.array[:] = self.solution.x.array[self._part_dofs[index]] * scale
+        return out
 
     def wall_heat_flow(self, boundary: str) -> float:
         """Heat flow into the domain through a fixed-temperature wall (W, per metre of depth

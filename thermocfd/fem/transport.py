@@ -66,7 +66,8 @@ class SoretTransportProblem:
                  velocity=None, source: float | Callable | None = None,
                  boundary_conditions: Sequence[TransportCondition] = (), degree: int = 1,
                  reference_temperature: float, diffusivity_scale: float | None = None,
-                 linear_solver: str = "direct", rtol: float = 1e-12, regions: Sequence[str] | None = None):
+                 linear_solver: str = "direct", rtol: float = 1e-12, regions: Sequence[str] | None = None,
+                 moving: bool = False):
         self.domain = domain
         self.degree = degree
         mesh = domain.mesh
@@ -79,7 +80,20 @@ class SoretTransportProblem:
         self.soret = soret
         self.diffusivity_law = diffusivity
 
-        self.weight = ufl.exp(-(soret.soret_potential(temperature) - soret.soret_potential(reference_temperature)))
+        def weight_of(T):
+            return ufl.exp(-(soret.soret_potential(T) - soret.soret_potential(reference_temperature)))
+
+        self.weight = weight_of(temperature)
+        # moving: the temperature (and velocity) Functions change between time steps, so
+        # the history terms carry the weight of their own time level -- then the discrete
+        # mass int weight w is still conserved exactly -- and the matrix is rebuilt per step
+        self.moving = moving
+        self._temperature_history = []
+        if moving:
+            if not isinstance(temperature, dolfinx.fem.Function):
+                raise TypeError("a moving temperature must be a dolfinx Function (updated by the caller)")
+            self._temperature_history = [temperature.copy(), temperature.copy()]
+        self._history_weights = [weight_of(T) for T in self._temperature_history]
         self.diffusivity = diffusivity.diffusivity(temperature) / self.diffusivity_scale
         self.velocity = None if velocity is None else velocity * (ell / self.diffusivity_scale)
         if source is None:
@@ -152,7 +166,8 @@ class SoretTransportProblem:
     def _forms(self, steps_in_history: int):
         w, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         transient = steps_in_history > 0
-        history = [self.weight * h for h in self._history[:steps_in_history]]
+        weights = self._history_weights or [self.weight, self.weight]
+        history = [weight * h for weight, h in zip(weights, self._history[:steps_in_history])]
         a, L = soret_transport_forms(
             w, v, self.weight, self.diffusivity, self.source, self.dx, velocity=self.velocity,
             outflow=self._outflow, dt=self._dt if transient else None, history=history,
@@ -219,21 +234,43 @@ class SoretTransportProblem:
             self.slotboom.x.array[~self._inside] = 0.0
         if total_mass is not None:
             self.slotboom.x.array[:] *= total_mass / self.total_mass()
+        for T in self._temperature_history:
+            T.x.array[:] = self.temperature.x.array
         self._steps = 0
         self.time = 0.0
         self._update_concentration()
 
     def advance(self, dt: float, order: int = 2) -> dolfinx.fem.Function:
-        """One BDF step of physical size dt (s); the first step is backward Euler."""
+        """One BDF step of physical size dt (s); the first step is backward Euler.
+        ``moving``: the temperature and velocity Functions hold their values at the new
+        time level when this is called."""
         steps_in_history = 1 if (order == 1 or self._steps == 0) else 2
         self._dt.value = dt / self.time_scale
         system = self._system(steps_in_history, self.bcs)
-        system.assemble_for(dt)
+        if self.moving:
+            system.assemble_matrix()
+        else:
+            system.assemble_for(dt)
         shift_history(self._history, self.slotboom)
         system.solve()
+        if self.moving:
+            shift_history(self._temperature_history, self.temperature)
         self._steps += 1
         self.time += dt
         return self._update_concentration()
+
+    def restart_functions(self) -> dict[str, dolfinx.fem.Function]:
+        """The Functions a restart needs: the state, its BDF history (and with a moving
+        temperature the temperatures of the history levels)."""
+        functions = {"slotboom": self.slotboom, "history0": self._history[0], "history1": self._history[1]}
+        functions.update({f"temperature_history{i}": T for i, T in enumerate(self._temperature_history)})
+        return functions
+
+    def restore(self, steps: int, time: float) -> None:
+        """After :meth:`restart_functions` were filled from a checkpoint taken after
+        ``steps`` steps at ``time`` (s)."""
+        self._steps, self.time = steps, time
+        self._update_concentration()
 
     def _update_concentration(self) -> dolfinx.fem.Function:
         compat.interpolate(self.concentration, self.weight * self.slotboom)

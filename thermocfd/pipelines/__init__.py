@@ -8,19 +8,27 @@ A pipeline is a function ``run(case, out_dir, timer) -> PipelineResult`` decorat
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from mpi4py import MPI
 
-from .. import log
+from .. import checkpoint, log
 from ..case import Case
-from ..errors import SolverError
+from ..errors import SolverError, ThermocfdError
 from ..output import software_versions, write_json
 from ..plausibility import estimate
 
 PIPELINES: dict[str, Callable] = {}
+_partial: dict = {}
+
+
+def keep(**results) -> None:
+    """Record results known so far: summary.json of a run that fails or is stopped later
+    keeps them (the ``partial`` entry)."""
+    _partial.update(results)
 
 
 def pipeline(kind: str):
@@ -38,6 +46,32 @@ class RunFailed(SolverError):
     message and what was done before."""
 
 
+class RunInterrupted(checkpoint.Interrupted):
+    """A run stopped by SIGTERM/SIGINT: summary.json holds ``"status": "interrupted"``,
+    the checkpoint and the command that resumes it."""
+
+
+class _StageTimer(log.Timer):
+    """A :class:`log.Timer` that remembers the section an exception left, so that a
+    failure can be named by its stage (a crash inside the mesh generator)."""
+
+    failed_in: str | None = None
+
+    def __call__(self, name: str):
+        section = super().__call__(name)
+
+        @contextmanager
+        def tracked():
+            with section:
+                try:
+                    yield
+                except BaseException:
+                    self.failed_in = self.failed_in or name
+                    raise
+
+        return tracked()
+
+
 @dataclass
 class Results:
     """A finished run: ``summary`` is exactly what summary.json holds."""
@@ -51,15 +85,21 @@ class Results:
         return self.summary[key]
 
 
-def run_case(case: Case, out_dir: str | Path = "results") -> Results:
-    """Run a validated case, write ``out_dir/summary.json`` and field files."""
+def run_case(case: Case, out_dir: str | Path = "results", resume: bool = False) -> Results:
+    """Run a validated case, write ``out_dir/summary.json`` and field files.
+
+    ``resume``: continue the time loop from the newest complete checkpoint in ``out_dir``
+    (from scratch, with a message, when there is none). A run that fails raises
+    :class:`RunFailed`, one stopped by SIGTERM/SIGINT :class:`RunInterrupted` (after a
+    checkpoint), both after writing summary.json with what is known.
+    """
     out_dir = Path(out_dir)
     comm = MPI.COMM_WORLD
     if comm.rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     comm.barrier()
     run = PIPELINES[case.kind]
-    timer = log.Timer()
+    timer = _StageTimer()
     start = time.perf_counter()
     log.info(f"thermocfd: {case.kind} case {case.case.name or case.source or ''} -> {out_dir}")
     size = estimate(case)
@@ -67,15 +107,39 @@ def run_case(case: Case, out_dir: str | Path = "results") -> Results:
         log.info(f"estimate: ~{size['cells']:.3g} cells, ~{size['dofs']:.3g} unknowns, "
                  f"~{size['memory_bytes'] / 1e9:.2g} GB for the solver")
     header = {"case": {"kind": case.kind, "name": case.case.name, "file": case.source}}
+    _partial.clear()
+    checkpoints = checkpoint.Checkpoints.for_case(case, out_dir, resume=resume)
+
+    def stopped(status: str, **details) -> None:
+        write_json(out_dir / "summary.json", {
+            **header, "status": status, **details, "partial": dict(_partial),
+            "wall_time_s": time.perf_counter() - start, "timings_s": timer.times, "mpi_size": comm.size,
+            "versions": software_versions(), "inputs": case.to_dict()})
+
     try:
-        outcome = run(case, out_dir, timer)
+        with checkpoint.session(checkpoints):
+            outcome = run(case, out_dir, timer)
+    except checkpoint.Interrupted as error:
+        resume_command = (f"thermocfd run {case.source or 'CASE.toml'} [the same --set options] --out {out_dir} "
+                          "--resume")
+        stopped("interrupted", error=str(error), checkpoint=error.checkpoint,
+                resume=resume_command if error.checkpoint else "nothing was saved: run it again")
+        raise RunInterrupted(f"{error} (to continue: {resume_command})" if error.checkpoint else str(error),
+                             error.checkpoint) from error
     except SolverError as error:
         # the run started and failed: keep what is known, say what failed
-        write_json(out_dir / "summary.json", {
-            **header, "status": "failed", "error": str(error), "wall_time_s": time.perf_counter() - start,
-            "timings_s": timer.times, "mpi_size": comm.size, "versions": software_versions(),
-            "inputs": case.to_dict()})
+        stopped("failed", error=str(error))
         raise RunFailed(f"{error} (partial results: {out_dir / 'summary.json'})") from error
+    except ThermocfdError:
+        raise
+    except Exception as error:
+        if timer.failed_in != "mesh":
+            raise
+        # gmsh reports a geometry it cannot build or mesh as a bare Exception
+        message = (f"the mesh generator failed ({str(error).strip() or type(error).__name__}): change the geometry "
+                   "(sizes, overlapping parts) or mesh.resolution")
+        stopped("failed", error=message)
+        raise RunFailed(f"{message} (partial results: {out_dir / 'summary.json'})") from error
     wall = time.perf_counter() - start
     summary = {
         **header,
@@ -89,6 +153,7 @@ def run_case(case: Case, out_dir: str | Path = "results") -> Results:
         "inputs": case.to_dict(),
     }
     write_json(out_dir / "summary.json", summary)  # results are safe before rendering
+    checkpoints.discard()  # finished: nothing left to resume
     if case.output.mesh:
         from ..fem.mesh import write_msh
 

@@ -91,3 +91,16 @@ def liquid_indicator(domain, names):
         indicator.x.array[compat.cell_dofs(V0)[cells, 0]] = 1.0
     indicator.x.scatter_forward()
     return indicator
+
+
+def nodes_per_vertex(degree: int, dim: int) -> float:
+    """Lagrange nodes per mesh vertex: 1 for P1; P2 adds the edges (about 3 per vertex in
+    2D, 7 in 3D)."""
+    return 1.0 if degree == 1 else (4.0 if dim == 2 else 8.0)
+
+
+def linear_solver(case, domain, unknowns_per_vertex: float = 1.0) -> str:
+    """"direct" or "iterative" for a problem on this mesh: the case's choice, or the size
+    rule of ``solver.linear_solver = "auto"``."""
+    vertices = domain.mesh.topology.index_map(0).size_global
+    return case.solver.linear_solver_for(vertices * unknowns_per_vertex, domain.dim)

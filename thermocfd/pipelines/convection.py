@@ -14,25 +14,29 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable
 
 import dolfinx.fem
 import numpy as np
 import ufl
 from mpi4py import MPI
 
-from .. import log
-from ..case import Case
+from .. import checkpoint, log
+from ..case import Case, schedule_of
 from ..fem import compat
 from ..fem.convection import BuoyantFlowProblem
 from ..fem.io import FieldWriter
+from ..fem.probes import BallProbe, PointProbe, ProbeRecorder, RegionProbe
 from ..fem.mesh import mesh_bounds
 from ..fem.transport import SoretTransportProblem
 from ..physics import BOLTZMANN, analytic
 from ..physics.heating import GaussianBeam
+from ..physics.schedule import step_times
 from ..plausibility import check_soret_span
 from ..presets import boundary_conditions, build_domain, region_properties
-from . import pipeline
-from .common import PipelineResult, drift_velocity, integrate, liquid_indicator, region_bounds, tracking_config
+from . import keep, pipeline
+from .common import (PipelineResult, drift_velocity, integrate, linear_solver, liquid_indicator, nodes_per_vertex,
+                     region_bounds, tracking_config)
 from .conditions import (conductivities, flow_conditions, heat_capacities, region_heaters, solute_conditions,
                          thermal_conditions)
 from .soret_cell import fit_soret_coefficient, fluid_regions, liquid_volume, wall_average
@@ -69,42 +73,53 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         length = (liquid_hi[vertical] - liquid_lo[vertical]) * domain.length_scale  # liquid thickness
         initial_guess = T_ref + 0.0 * x[0]
     heaters, sources = region_heaters(regions)
-    heat_sources = list(sources) + _laser_sources(case, domain, regions, liquid)
+    laser_level = compat.constant(domain.mesh, 1.0)  # the laser's schedule switches it
+    heat_sources = list(sources) + _laser_sources(case, domain, regions, liquid, laser_level)
     solid_options = {}
     if solid:
         solid_options = {"fluid_regions": liquid,
                          "conductivity": conductivities(case, regions, fluid.thermal_conductivity),
                          "heat_capacity": heat_capacities(case, regions, fluid.density * fluid.heat_capacity)}
+    schedules = _schedules(case, boundaries, laser_level) if case.time.transient else []
+    if two_wall and any(name in ("hot", "cold") for name, _, _ in schedules):
+        initial_guess = T_ref + 0.0 * x[0]  # switched walls: the cell starts isothermal
+    # (u, p, T) Taylor-Hood with P2 temperature: unknowns per vertex
+    solver_kind = linear_solver(case, domain, (domain.dim + 1) * nodes_per_vertex(2, domain.dim) + 1)
 
     with timer("flow"):
         flow = BuoyantFlowProblem(domain, fluid, case.gravity, thermal_conditions(boundaries) + heaters,
                                   reference_temperature=T_ref, inertia=case.flow.inertia,
                                   heat_sources=heat_sources, flow_conditions=flow_conditions(boundaries, domain),
+                                  linear_solver=solver_kind, linear_rtol=case.solver.linear_rtol(1e-8),
                                   **solid_options)
         flow.initial_conduction_guess(initial_guess)
-        transient = {}
-        if case.time.transient:
-            transient = _march(case, flow, length)
-            report = flow.report
-        else:
-            log.info("steady buoyant flow coupled to heat (Newton)")
-            report = flow.solve(max_iterations=case.flow.newton_max_iterations)
+        if not case.time.transient:
+            log.info(f"steady buoyant flow coupled to heat (Newton, {solver_kind} linear solver)")
+            report = flow.solve(max_iterations=case.flow.newton_max_iterations, rtol=case.solver.nonlinear_rtol,
+                                continuation=case.solver.continuation)
         u, T = flow.velocity(), flow.temperature()
-    T_max = _max_of(T.function_space, T)
-    T_min = -_max_of(T.function_space, -T)
+
+    transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
+                                      velocity=u, degree=2, reference_temperature=T_ref,
+                                      boundary_conditions=solute_conditions(boundaries),
+                                      moving=case.time.transient, **({"regions": restricted} if solid else {}))
+    c0 = solute.initial_concentration
+    mass0 = c0 * liquid_volume(domain, restricted)
+    transient = {}
+    if case.time.transient:
+        with timer("transient"):
+            transient = _march(case, domain, flow, transport, T, u, schedules, length, mass0, out_dir)
+        report = flow.report
+        c = transport.concentration
+    with timer("transport"):
+        T_max = _max_of(T.function_space, T)
+        T_min = -_max_of(T.function_space, -T)
+        # the heated span is known now: the Slotboom weight must hold exp(int S_T dT) over it
+        check_soret_span(solute.soret_coefficient, T_min, T_max)
+        if not case.time.transient:
+            c = transport.solve_steady(total_mass=mass0 if transport.closed else None)
     dT = T_hot - T_cold if two_wall else T_max - T_ref
     rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * dT * length**3
-
-    # the heated span is known now: the Slotboom weight must hold exp(int S_T dT) over it
-    check_soret_span(solute.soret_coefficient, T_min, T_max)
-    with timer("transport"):
-        transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
-                                          velocity=u, degree=2, reference_temperature=T_ref,
-                                          boundary_conditions=solute_conditions(boundaries),
-                                          **({"regions": restricted} if solid else {}))
-        c0 = solute.initial_concentration
-        mass0 = c0 * liquid_volume(domain, restricted)
-        c = transport.solve_steady(total_mass=mass0 if transport.closed else None)
 
     in_liquid = liquid_indicator(domain, liquid) if solid else 1.0
     speed = _max_of(T.function_space, ufl.sqrt(ufl.dot(u, u)))
@@ -113,11 +128,12 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     S_true = float(solute.soret_coefficient.soret_coefficient(T_mean))
     grad_T = ufl.grad(T) / domain.length_scale
     D_T = solute.soret_coefficient.soret_coefficient(T) * solute.diffusivity.diffusivity(T)
-    # grad T jumps across cells: with solids around, take the largest drift per liquid cell
-    # (a discontinuous space), not at shared nodes whose owner depends on the partition
-    V_drift = compat.function_space(domain.mesh, "DG", 2) if solid else T.function_space
+    # grad T jumps across cells: take the largest drift per cell (a discontinuous space),
+    # not at shared nodes, whose value would depend on which cell (which rank) set it
+    V_drift = compat.function_space(domain.mesh, "DG", 2)
     drift = _max_of(V_drift, in_liquid * abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
-    S_apparent = fit_soret_coefficient(domain, c, T) if transport.closed else math.nan
+    # a fit of ln c against T needs a temperature span (a laser switched off has none)
+    S_apparent = fit_soret_coefficient(domain, c, T) if transport.closed and T_max - T_min > 1e-6 else math.nan
     results = {
         "rayleigh_number": rayleigh,
         "max_flow_speed": speed,
@@ -132,6 +148,9 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         "mass_change_rel": abs(transport.total_mass() - mass0) / mass0 if transport.closed else None,
         "newton_iterations": report.iterations,
         "newton_residuals": report.residuals,
+        "nonlinear_solver": report.summary(),
+        "linear_solver": solver_kind,
+        "coupled_unknowns": flow.W.dofmap.index_map.size_global * flow.W.dofmap.index_map_bs,
         **transient,
     }
     units = {"max_flow_speed": "m/s", "thermophoretic_drift_speed": "m/s", "apparent_soret_coefficient": "1/K",
@@ -173,7 +192,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     return PipelineResult(results, units, {"temperature": T, "velocity": u, "concentration": c}, domain)
 
 
-def _laser_sources(case: Case, domain, regions: dict, liquid: list[str]) -> list:
+def _laser_sources(case: Case, domain, regions: dict, liquid: list[str], level) -> list:
     """The laser's absorbed power density per region (W/m^3): the liquid by
     laser.absorption_coefficient, solids by their region's absorption_coefficient (none:
     transparent). The beam enters at the liquid's floor and is attenuated there by the
@@ -193,7 +212,7 @@ def _laser_sources(case: Case, domain, regions: dict, liquid: list[str]) -> list
         if not spec.is_fluid:  # the attenuation is the liquid's, the absorption the solid's
             attenuated = attenuated * ufl.exp((alpha - laser.absorption_coefficient)
                                               * (x[domain.dim - 1] - floor))
-        sources.append((name if len(regions) > 1 else None, attenuated))
+        sources.append((name if len(regions) > 1 else None, level * attenuated))
     return sources
 
 
@@ -242,25 +261,142 @@ def _channel_extremes(domain, c, c0: float, liquid: list[str] | None = None) -> 
     return out
 
 
-def _march(case: Case, flow: BuoyantFlowProblem, length: float) -> dict:
-    """Transient flow and heat (BDF2 + Newton per step) from rest at the initial
-    temperature; the solute is then solved in the final state. Reports how much the
-    last steps still changed the flow, i.e. whether a steady state was reached."""
-    t_end = case.time.end if case.time.end is not None else 5.0 * length**2 / flow.kappa
-    steps = case.time.steps
-    dt = t_end / steps
-    log.info(f"transient buoyant flow: {steps} steps of {dt:.4g} s to t = {t_end:.4g} s")
+def _schedules(case: Case, boundaries: dict, laser_level) -> list[tuple[str, object, Callable[[float], None]]]:
+    """(name, schedule, apply(level)) for every switched source: the laser and boundaries
+    with a thermal schedule (walls move from the initial temperature to their value)."""
+    out = []
+    if case.laser is not None and case.laser.schedule is not None:
+        out.append(("laser", schedule_of(case.laser.schedule), lambda level: setattr(laser_level, "value", level)))
+    return out + [(name, schedule_of(spec.thermal.schedule), None) for name, spec in boundaries.items()
+                  if getattr(spec.thermal, "schedule", None) is not None]
+
+
+def _march(case: Case, domain, flow: BuoyantFlowProblem, transport: SoretTransportProblem, T, u,
+           schedules: list, length: float, mass0: float, out_dir: Path) -> dict:
+    """Flow, heat and solute advanced together: per time step BDF2 + Newton for (u, p, T),
+    then the Slotboom solute step in the new T and u (the solute does not act back on the
+    flow, so this is the coupled step). Sources follow their schedules; a step that starts
+    where a source switches restarts BDF2 with backward Euler, and every switching time
+    and requested output time is a time level. Probes are recorded at every step."""
+    t_ref = flow.reference_temperature
+    boundaries = boundary_conditions(case, domain)
+    apply = []
+    for name, schedule, setter in schedules:
+        if setter is None:
+            thermal = boundaries[name].thermal
+            if thermal.type == "temperature":
+                setter = (lambda level, name=name, value=thermal.value:
+                          flow.set_wall_temperature(name, t_ref + level * (value - t_ref)))
+            else:
+                setter = lambda level, name=name: flow.set_heater_level(name, level)  # noqa: E731
+        apply.append((schedule, setter))
+    if case.time.end is not None:
+        t_end = case.time.end
+    else:  # until heat and solute have both relaxed
+        D = float(case.solute.diffusivity.diffusivity(t_ref))
+        low, high = region_bounds(domain, [name for name, spec in region_properties(case, domain).items()
+                                           if spec.is_fluid])
+        extent = float(np.max(high - low)) * domain.length_scale  # the solute relaxes over the widest span
+        t_end = 5.0 * max(length**2 / flow.kappa, extent**2 / (math.pi**2 * D))
+    switches = sorted({t for schedule, _ in apply for t in schedule.breakpoints(t_end)})
+    outputs = sorted(t for t in case.time.outputs if 0.0 < t < t_end)
+    times = step_times(t_end, t_end / case.time.steps, switches + outputs)
+    restart_at = set(switches)
+    bdf2 = case.time.scheme == "bdf2"
+    steps = len(times) - 1
+    log.info(f"transient flow, heat and solute: {steps} steps to t = {t_end:.4g} s"
+             + (f", sources switching at {', '.join(f'{t:.4g}' for t in switches)} s" if switches else ""))
+    for schedule, setter in apply:
+        setter(schedule.value(0.0))
+    transport.initialise(case.solute.initial_concentration, total_mass=mass0 if transport.closed else None)
+    mass_initial = transport.total_mass()
+    recorder = _probe_recorder(case, domain, T, transport, out_dir)
+    c_out = dolfinx.fem.Function(T.function_space, name="concentration")
+    writer = None
+    if case.output.fields:
+        writer = FieldWriter(domain, out_dir / "fields" / "transient.pvd")
+    snapshot_every = max(1, steps // case.output.snapshots)
+    output_times = set(outputs) | {t_end}
+
+    def write(t: float) -> None:
+        if writer is not None:
+            compat.interpolate(c_out, transport.concentration)
+            writer.write([T, c_out, u], t)
+
     progress = log.Progress("time step", steps)
-    speeds = []
-    for step in range(1, steps + 1):
-        flow.advance(dt, max_iterations=case.flow.newton_max_iterations)
-        u = flow.solution.sub(0).collapse()
-        local = float(np.max(np.abs(u.x.array))) if u.x.array.size else 0.0
-        speeds.append(flow.domain.comm.allreduce(local, op=MPI.MAX) * flow.velocity_scale)
-        progress.update(step, f"t = {flow.time:.4g} s, max |u| = {speeds[-1]:.4g} m/s")
+    speeds, mass_change, newton = [], 0.0, 0
+    functions = {**flow.restart_functions(), **{f"solute_{key}": f for key, f in transport.restart_functions().items()}}
+    with checkpoint.active().loop("coupled_transient") as loop:
+        first = 1
+        if loop.restored is not None:
+            saved = loop.restored
+            checkpoint.restore_functions(functions, saved.arrays)
+            flow.restore(saved.step, saved.time)
+            transport.restore(saved.step, saved.time)
+            flow.temperature(out=T)
+            flow.velocity(out=u)
+            speeds, mass_change, newton = saved.values["speeds"], saved.values["mass_change"], saved.values["newton"]
+            if recorder is not None:
+                recorder.resume(saved.values["probe_times"], saved.values["probe_rows"])
+            first = saved.step + 1
+        elif recorder is not None:
+            recorder.record(0.0)
+        write(float(times[first - 1]))  # a resumed run's field files start where it resumed
+        for step in range(first, steps + 1):
+            t0, t1 = float(times[step - 1]), float(times[step])
+            for schedule, setter in apply:
+                setter(schedule.value(t1, side="left"))  # the level over (t0, t1]
+            restart = not bdf2 or t0 in restart_at
+            newton += flow.advance(t1 - t0, max_iterations=case.flow.newton_max_iterations,
+                                   restart=restart).iterations
+            flow.temperature(out=T)
+            flow.velocity(out=u)
+            transport.advance(t1 - t0, order=1 if restart or step == 1 else 2)
+            if transport.closed:
+                mass_change = max(mass_change, abs(transport.total_mass() - mass_initial) / mass_initial)
+            local = float(np.max(np.abs(u.x.array))) if u.x.array.size else 0.0
+            speeds.append(domain.comm.allreduce(local, op=MPI.MAX))
+            if recorder is not None:
+                recorder.record(t1)
+            if step % snapshot_every == 0 or t1 in output_times:
+                write(t1)
+            progress.update(step, f"t = {t1:.4g} s, max |u| = {speeds[-1]:.4g} m/s, mass change {mass_change:.1e}")
+            keep(time_steps_done=step, time=t1, mass_change_max_rel=mass_change)
+            loop.completed(step, t1, lambda: (checkpoint.function_arrays(functions), {
+                "speeds": speeds, "mass_change": mass_change, "newton": newton,
+                "probe_times": recorder.times if recorder else [], "probe_rows": recorder.rows if recorder else []}))
+    if writer is not None:
+        writer.close()
+    if recorder is not None and case.output.pictures and domain.comm.rank == 0:
+        recorder.plot(out_dir / "probes.png")
     tail = speeds[-max(2, steps // 10):]
-    return {"end_time": t_end, "time_steps": steps,
-            "flow_speed_change_last_10pct_rel": (max(tail) - min(tail)) / max(max(tail), 1e-300)}
+    results = {"end_time": t_end, "time_steps": steps, "newton_iterations_total": newton,
+               "mass_change_max_rel": mass_change if transport.closed else None,
+               "flow_speed_change_last_10pct_rel": (max(tail) - min(tail)) / max(max(tail), 1e-300)}
+    if recorder is not None:
+        results["probes"] = {column: recorder.series(column)[-1] for column in recorder.columns}
+    return results
+
+
+def _probe_recorder(case: Case, domain, T, transport: SoretTransportProblem, out_dir: Path):
+    """T and c at the case's probes, every time step, into probes.csv (None: no probes)."""
+    if not case.probe:
+        return None
+    liquid = [name for name, spec in region_properties(case, domain).items() if spec.is_fluid]
+    probes = {}
+    for name, spec in case.probe.items():
+        if spec.type == "region":
+            region = spec.region or (liquid[0] if len(liquid) == 1 and len(domain.regions) > 1 else None)
+            probes[name] = RegionProbe(region)
+        elif spec.type == "ball":
+            probes[name] = BallProbe(spec.centre, spec.radius, region=spec.region)
+        else:
+            probes[name] = PointProbe(spec.centre)
+    for name, spec in case.probe.items():
+        if spec.region is not None:
+            domain.region_tag(spec.region)
+    quantities = {"temperature": (T, "K"), "concentration": (transport.concentration, "mol_per_m3")}
+    return ProbeRecorder(domain, probes, quantities, out_dir / "probes.csv")
 
 
 def _track(case: Case, domain, T, u, c, c0: float, length: float, D: float, boundaries: dict,

@@ -18,7 +18,7 @@ import numpy as np
 import ufl
 from mpi4py import MPI
 
-from .. import log
+from .. import checkpoint, log
 from ..case import Case
 from ..fem import compat
 from ..fem.heat import HeatProblem
@@ -27,8 +27,8 @@ from ..fem.mesh import Domain, mesh_bounds
 from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
 from ..presets import boundary_conditions, build_domain as preset_domain, region_properties
-from . import pipeline
-from .common import PipelineResult, drift_velocity, integrate
+from . import keep, pipeline
+from .common import PipelineResult, drift_velocity, integrate, linear_solver, nodes_per_vertex
 from .conditions import conductivities, region_heaters, require_names, solute_conditions, thermal_conditions
 
 
@@ -56,7 +56,10 @@ def cell_temperature(case: Case, domain: Domain):
     heaters, sources = region_heaters(regions)
     heat = HeatProblem(domain, conductivity, thermal_conditions(boundary_conditions(case, domain)) + heaters,
                        source=_source_table(sources, domain) if sources else 0.0,
-                       degree=case.mesh.degree, linear_solver=solver.linear_solver, rtol=solver.rtol)
+                       degree=case.mesh.degree,
+                       linear_solver=linear_solver(case, domain,
+                                                   nodes_per_vertex(case.mesh.degree, domain.dim)),
+                       rtol=solver.linear_rtol(1e-12))
     T = heat.solve_steady()
     log.info(f"temperature: {t.hot:.2f} K (hot) to {t.cold:.2f} K (cold)")
     return T
@@ -121,7 +124,9 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     transport = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
                                       degree=degree, reference_temperature=t.hot,
                                       boundary_conditions=solute_conditions(boundary_conditions(case, domain)),
-                                      linear_solver=solver.linear_solver, rtol=solver.rtol,
+                                      linear_solver=linear_solver(case, domain,
+                                                                  nodes_per_vertex(case.mesh.degree, domain.dim)),
+                                      rtol=solver.linear_rtol(1e-12),
                                       **({"regions": liquid} if liquid else {}))
     volume = liquid_volume(domain, liquid)
     c0 = solute.initial_concentration
@@ -131,6 +136,8 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     steady = dolfinx.fem.Function(transport.V)
     steady.x.array[:] = c.x.array
     mass_change = abs(transport.total_mass() - mass0) / mass0
+    keep(c_ratio_cold_hot_steady=wall_average(domain, c, "cold") / wall_average(domain, c, "hot"),
+         mass_change_rel_steady=mass_change)
     results: dict = {}
     units: dict = {}
 
@@ -203,13 +210,18 @@ def _transient(case, domain, transport, steady, mass0, writer, T_out, v_out, tim
     distances = [distance()]
     max_change = 0.0
     snapshot_every = max(1, steps // case.output.snapshots)
-    if writer is not None:
-        writer.write([T_out, transport.concentration, v_out], 0.0)
     progress = log.Progress("time step", steps)
     log.info(f"transient: {steps} steps of {dt:.4g} s to t = {t_end:.4g} s "
              f"(relaxation time estimate {tau_reference:.4g} s)")
-    with timer("transport_transient"):
-        for step in range(1, steps + 1):
+    with timer("transport_transient"), checkpoint.active().loop("transport_transient") as loop:
+        first = 1
+        if loop.restored is not None:
+            first = _restore_transport(transport, loop.restored) + 1
+            distances, max_change = loop.restored.values["distances"], loop.restored.values["max_change"]
+        # a resumed run's field files start at the step it resumed from
+        if writer is not None:
+            writer.write([T_out, transport.concentration, v_out], transport.time)
+        for step in range(first, steps + 1):
             transport.advance(dt, order=order)
             distances.append(distance())
             max_change = max(max_change, abs(transport.total_mass() - mass_initial) / mass_initial)
@@ -217,6 +229,10 @@ def _transient(case, domain, transport, steady, mass0, writer, T_out, v_out, tim
                 writer.write([T_out, transport.concentration, v_out], transport.time)
             progress.update(step, f"t = {transport.time:.4g} s, |c - c_steady| = {distances[-1]:.3e}, "
                                   f"mass change {max_change:.1e}")
+            keep(time_steps_done=step, time=transport.time, distance_to_steady_rel=distances[-1] / distances[0],
+                 mass_change_rel=max_change)
+            loop.completed(step, transport.time, lambda: (_transport_arrays(transport),
+                                                          {"distances": distances, "max_change": max_change}))
     rate, used = decay_rate(np.array(distances), dt, order)
     results.update({
         "relaxation_time": 1.0 / rate if rate > 0 else float("nan"),
@@ -229,6 +245,18 @@ def _transient(case, domain, transport, steady, mass0, writer, T_out, v_out, tim
     })
     units.update({"relaxation_time": "s", "relaxation_time_reference": "s", "end_time": "s"})
     return max_change, (np.arange(len(distances)) * dt, np.array(distances))
+
+
+def _transport_arrays(transport) -> dict[str, np.ndarray]:
+    """The transport solver's restart state on this rank (its step and time are the loop's)."""
+    return checkpoint.function_arrays(transport.restart_functions())
+
+
+def _restore_transport(transport, saved: checkpoint.Checkpoint) -> int:
+    """Put a checkpointed state back into the solver; returns the step it was taken at."""
+    checkpoint.restore_functions(transport.restart_functions(), saved.arrays)
+    transport.restore(saved.step, saved.time)
+    return saved.step
 
 
 def _profile(case: Case, domain: Domain, c, T) -> dict[str, np.ndarray]:
