@@ -27,9 +27,10 @@ def probe_series(out_dir) -> dict[str, np.ndarray]:
 
 
 def laser_chamber(repo_root, schedule, end, steps, **extra):
+    """The laser trap on a schedule; uniform steps unless ``first_step`` is given."""
     raw = tomllib.loads((repo_root / "cases" / "laser_trap.toml").read_text())
     raw["laser"]["schedule"] = schedule
-    raw["time"] = {"transient": True, "end": end, "steps": steps, **extra}
+    raw["time"] = {"transient": True, "end": end, "steps": steps, "first_step": end / steps, **extra}
     raw["output"] = {"pictures": False, "fields": False}
     raw["probe"] = {"focus": {"type": "point", "centre": [0.0, 25e-6, 0.0]}}
     return case_from_dict(raw)
@@ -80,6 +81,23 @@ def test_laser_switched_on_then_off_reaches_the_steady_state_and_decays_as_its_m
     assert decay[20] < 0.1 * decay[0]  # 5 ms = 2.7 thermal times of the chamber after switching off
     assert results["mass_change_max_rel"] < 1e-10
     assert results["time_steps"] == 224
+
+
+def test_steps_are_graded_after_each_switch(repo_root, tmp_path):
+    """Five regular steps of 2 ms, the laser on at 2 ms: the steps after the start and the
+    switch grow from a twentieth of the thermal time (0.09 ms), so the rise of the focus
+    temperature is followed step by step (BDF2 with variable steps, mass still exact)."""
+    case = laser_chamber(repo_root, [[0, "off"], ["2 ms", "on"]], 0.01, 5)
+    case.time.first_step = None
+    results = thermocfd.run_case(case, tmp_path)
+    series = probe_series(tmp_path)
+    t, T = series["time_s"], series["temperature_focus_K"]
+    after = (t > 0.002) & (t < 0.004)
+    assert results["time_steps"] > 10 and np.count_nonzero(after) >= 5
+    assert np.diff(t).min() == pytest.approx(50e-6**2 / (np.pi**2 * 1.43e-7) / 20, rel=0.05)
+    rise = T[after] - case.temperature.ambient
+    assert np.all(np.diff(rise) > 0) and rise[0] < 0.15 * rise[-1]  # resolved, not one jump (measured 0.12)
+    assert results["mass_change_max_rel"] < 1e-10
 
 
 def test_laser_switching_is_second_order_in_time(repo_root, tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from thermocfd.physics import Schedule, step_times
+from thermocfd.physics.schedule import bdf2_coefficients, graded_step_times
 
 MST = [[0.0, "off"], [5.0, "on"], [35.0, "off"]]
 
@@ -107,3 +108,33 @@ def test_step_times_edge_cases():
     for args in ((1.0, 0.0), (1.0, -0.1), (0.0, 0.1), (1.0, math.nan), (math.inf, 0.1)):
         with pytest.raises(ValueError):
             step_times(*args)
+
+
+@pytest.mark.parametrize("ratio", [0.4, 1.0, 1.5, 2.2])
+def test_variable_step_bdf2_differentiates_quadratics_exactly(ratio):
+    h_previous = 0.3
+    h = ratio * h_previous
+    t = np.array([1.0 - h_previous - h, 1.0 - h, 1.0])  # t_{n-1}, t_n, t_{n+1}
+
+    def y(s):
+        return 2.0 - 3.0 * s + 5.0 * s**2
+
+    a0, a1, a2 = bdf2_coefficients(ratio)
+    assert (a0 * y(t[2]) + a1 * y(t[1]) + a2 * y(t[0])) / h == pytest.approx(-3.0 + 10.0 * t[2], rel=1e-12)
+    assert bdf2_coefficients(1.0) == pytest.approx((1.5, -2.0, 0.5))
+
+
+def test_graded_steps_start_small_after_each_switch_and_keep_every_level():
+    regular = step_times(30.0, 0.1, [2.0, 5.0, 22.0])
+    graded = graded_step_times(regular, [0.0, 2.0, 22.0], 2e-4, keep=[5.0])
+    steps = np.diff(graded)
+    for level in (0.0, 2.0, 5.0, 22.0, 30.0):
+        assert np.min(np.abs(graded - level)) == 0.0, level
+    for switch in (0.0, 2.0, 22.0):
+        i = int(np.flatnonzero(graded == switch)[0])
+        assert steps[i] == pytest.approx(2e-4)
+    assert steps.max() <= 0.1 + 1e-12 and (steps[1:] / steps[:-1]).max() <= 1.5 + 1e-9
+    assert 0 < len(graded) - len(regular) < 3 * 16  # about log(0.1 / 2e-4) / log(1.5) per switch
+    assert np.allclose(graded_step_times(regular, [0.0], 0.1), regular, rtol=0, atol=1e-12)  # nothing to grade
+    with pytest.raises(ValueError, match="growth"):
+        graded_step_times(regular, [0.0], 1e-3, growth=3.0)

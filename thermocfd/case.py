@@ -428,6 +428,10 @@ class TimeSection(Section):
     scheme: Literal["bdf2", "backward_euler"] = "bdf2"
     outputs: list[Quantity("s", NONNEGATIVE)] = Field(default_factory=list, description="convection: times at "
                                                       "which the fields are written (besides output.snapshots)")
+    first_step: Optional[Quantity("s", POSITIVE)] = Field(None, description="convection: the first step after the "
+                                                          "start and after each switch of a source, growing by 1.5 "
+                                                          "to the regular step (default: a twentieth of the "
+                                                          "liquid's thermal time L^2/(pi^2 kappa))")
 
 
 class FlowSection(Section):
@@ -790,6 +794,7 @@ CONDITIONAL_KEYS = [
     (("convection",), "solver", "continuation", lambda case: not case.time.transient,
      "a transient run needs no continuation"),
     (("convection",), "time", "outputs", lambda case: case.time.transient, "the run is steady"),
+    (("convection",), "time", "first_step", lambda case: case.time.transient, "the run is steady"),
     (("convection",), "laser", "schedule", lambda case: case.time.transient,
      "a steady run has the laser on (time.transient = true switches it)"),
     (("convection",), "", "probe", lambda case: case.time.transient, "probes record time series of a transient run"),

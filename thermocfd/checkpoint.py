@@ -37,7 +37,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ from mpi4py import MPI
 
 from . import __version__, log
 from .errors import ThermocfdError
+from .output import atomic_file, write_atomic
 
 KEEP = 2
 DIRECTORY = "checkpoints"
@@ -111,18 +111,8 @@ def _fsync_directory(path: Path) -> None:
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """np.savez through a temporary file in the same directory, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_file(path, binary=True) as handle:
+        np.savez(handle, **arrays)
 
 
 def _dof_checksum(function) -> str:
@@ -287,8 +277,6 @@ class Checkpoints:
         _write_npz(path / f"rank{self.comm.rank:04d}.npz", arrays)
         self.comm.barrier()
         if self.comm.rank == 0:
-            from .output import write_atomic
-
             manifest = {"stage": stage, "step": int(step), "time": float(time_s), "values": values,
                         "fingerprint": self.fingerprint, "mpi_size": self.comm.size, "version": __version__,
                         "written": time.strftime("%Y-%m-%dT%H:%M:%S")}

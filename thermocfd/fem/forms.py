@@ -70,7 +70,7 @@ def supg_parameter(velocity, diffusivity, h, degree: int):
 
 
 def soret_transport_forms(w, v, weight, diffusivity, source, dx, *, velocity=None,
-                          outflow: Sequence = (), dt=None, history: Sequence = (),
+                          outflow: Sequence = (), dt=None, history: Sequence = (), coefficients=None,
                           weight_new=None, cell_size=None, degree: int = 1, preserve_constants: bool = False):
     """Advection-diffusion-Soret transport in the Slotboom variable ``w = c exp(Phi)``.
 
@@ -86,7 +86,8 @@ def soret_transport_forms(w, v, weight, diffusivity, source, dx, *, velocity=Non
     boundaries -- to round-off in a closed cell, in steady state and at every time step.
 
     outflow: ds measures of open boundaries where only advection leaves (``-D dc/dn = 0``).
-    history: previous concentrations c^n, c^{n-1} (UFL) for a BDF step of size dt.
+    history: previous concentrations c^n, c^{n-1} (UFL) for a BDF step of size dt;
+    coefficients: its weights (Constants, for variable steps; default the constant-step ones).
     preserve_constants: for an open (flow-through) domain, subtract ``c div u``: a
     Taylor-Hood velocity is divergence-free only against P1, so without this a uniform
     inflow would not stay uniform (P2 solute: errors of several % at the outlet corners
@@ -106,7 +107,7 @@ def soret_transport_forms(w, v, weight, diffusivity, source, dx, *, velocity=Non
             a -= weight * w * ufl.div(velocity) * v * dx
     residual = None
     if dt is not None:
-        alpha = BDF_COEFFICIENTS[len(history)]
+        alpha = coefficients if coefficients is not None else BDF_COEFFICIENTS[len(history)]
         weight_new = weight if weight_new is None else weight_new
         a += alpha[0] / dt * weight_new * w * v * dx
         old = sum(coefficient / dt * c_old for coefficient, c_old in zip(alpha[1:], history))

@@ -89,8 +89,11 @@ class NewtonReport:
                 "slip_iterations": self.slip_iterations}
 
 
-def field_index_sets(W: dolfinx.fem.FunctionSpace, names: Sequence[str]) -> list[tuple[str, PETSc.IS]]:
-    """(name, IS of the owned global dofs) for each subspace of a mixed space, in order."""
+def field_index_sets(W: dolfinx.fem.FunctionSpace, names: Sequence[str],
+                     block_sizes: Sequence[int] | None = None) -> list[tuple[str, PETSc.IS]]:
+    """(name, IS of the owned global dofs) for each subspace of a mixed space, in order.
+    ``block_sizes``: of a vector subspace, whose components dolfinx numbers consecutively
+    per node (hypre's BoomerAMG then coarsens each component on its own)."""
     index_map = W.dofmap.index_map
     owned = index_map.size_local * W.dofmap.index_map_bs
     sets = []
@@ -99,29 +102,34 @@ def field_index_sets(W: dolfinx.fem.FunctionSpace, names: Sequence[str]) -> list
         dofs = np.asarray(dofs, dtype=np.int32)
         dofs = np.sort(dofs[dofs < owned])
         global_dofs = np.asarray(index_map.local_to_global(dofs), dtype=PETSc.IntType)
-        sets.append((name, PETSc.IS().createGeneral(global_dofs, comm=W.mesh.comm)))
+        index_set = PETSc.IS().createGeneral(global_dofs, comm=W.mesh.comm)
+        if block_sizes is not None and block_sizes[i] > 1:
+            index_set.setBlockSize(block_sizes[i])
+        sets.append((name, index_set))
     return sets
 
 
 class NewtonSolver:
     """Solve ``F(u; v) = 0`` for the Function ``u`` with Dirichlet conditions by SNES.
 
-    ``F`` and ``J`` are compiled forms; ``P`` an optional preconditioning form (its
-    matrix is what the preconditioner sees; the Krylov method sees ``J``).
+    ``F`` and ``J`` are compiled forms; ``P_correction`` an optional form whose matrix
+    added to J's is what the preconditioner sees (the Krylov method sees J): it must
+    lie in J's sparsity pattern (so that ``J + correction`` is a copy and one cheap
+    assembly, not a second Jacobian assembly).
     ``options``: PETSc options for SNES, KSP and PC without prefix; ``fields``: index
     sets for a field-split preconditioner (``pc_type fieldsplit`` in ``options``).
     """
 
     def __init__(self, F: dolfinx.fem.Form, J: dolfinx.fem.Form, solution: dolfinx.fem.Function, bcs,
-                 options: dict, *, P: dolfinx.fem.Form | None = None,
+                 options: dict, *, P_correction: dolfinx.fem.Form | None = None,
                  fields: Sequence[tuple[str, PETSc.IS]] = (), name: str = "newton", quiet: bool = False):
-        self.F, self.J, self.P = F, J, P
+        self.F, self.J, self.P_correction = F, J, P_correction
         self.solution = solution
         self.bcs = list(bcs)
         self.quiet = quiet
         comm = solution.function_space.mesh.comm
         self.A = dolfinx.fem.petsc.create_matrix(J)
-        self.Pmat = dolfinx.fem.petsc.create_matrix(P) if P is not None else None
+        self.Pmat = dolfinx.fem.petsc.create_matrix(J) if P_correction is not None else None
         self.b = dolfinx.fem.petsc.create_vector(F)
         self.prefix = f"thermocfd_{name}_{next(_counter)}_"
         self.snes = PETSc.SNES().create(comm)
@@ -162,8 +170,14 @@ class NewtonSolver:
         dolfinx.fem.petsc.assemble_matrix(A, self.J, bcs=self.bcs)
         A.assemble()
         if self.Pmat is not None:
-            P.zeroEntries()
-            dolfinx.fem.petsc.assemble_matrix(P, self.P, bcs=self.bcs)
+            if P.assembled:
+                A.copy(P, structure=PETSc.Mat.Structure.SAME_NONZERO_PATTERN)
+            else:  # a preallocated matrix has no structure to copy values into yet
+                dolfinx.fem.petsc.assemble_matrix(P, self.J, bcs=self.bcs)
+                P.assemble()  # (adding the correction to a matrix in its first assembly doubled it)
+            # the correction's Dirichlet rows and columns are left out; their diagonal is
+            # set to 1 again (dolfinx inserts it), as in J
+            dolfinx.fem.petsc.assemble_matrix(P, self.P_correction, bcs=self.bcs)
             P.assemble()
 
     def _monitor(self, snes: PETSc.SNES, iteration: int, norm: float) -> None:
@@ -199,10 +213,3 @@ class NewtonSolver:
         x = compat.petsc_vector(self.solution)
         self._residual(self.snes, x, self.b)
         return self.b.norm()
-
-    def destroy(self) -> None:
-        self.snes.destroy()
-        self.A.destroy()
-        if self.Pmat is not None:
-            self.Pmat.destroy()
-        self.b.destroy()

@@ -110,6 +110,54 @@ class Schedule:
         return sorted(p for p in points if t_start < p < t_end)
 
 
+def bdf2_coefficients(ratio: float) -> tuple[float, float, float]:
+    """Variable-step BDF2 weights ``(a0 u^{n+1} + a1 u^n + a2 u^{n-1}) / dt_n`` for the step
+    ratio ``dt_n / dt_{n-1}`` (1: the constant-step 3/2, -2, 1/2; zero-stable below 1 + sqrt 2)."""
+    w = float(ratio)
+    return (1.0 + 2.0 * w) / (1.0 + w), -(1.0 + w), w * w / (1.0 + w)
+
+
+def graded_step_times(times: np.ndarray, starts: Iterable[float], first_step: float,
+                      growth: float = 1.5, keep: Iterable[float] = ()) -> np.ndarray:
+    """Refine the first steps after each of ``starts`` (the start and where a source
+    switches): steps from ``first_step`` growing geometrically by ``growth`` until they
+    reach the step of ``times`` there, which then continues uniformly to the next of
+    ``times`` where the step changes or that is in ``starts`` or ``keep`` (e.g. output
+    times). The response right after a switch (a temperature jump within a thermal time)
+    is resolved without small steps everywhere; growth 1.5 keeps variable-step BDF2
+    zero-stable."""
+    if not first_step > 0.0 or not 1.0 < growth < 1.0 + math.sqrt(2.0):
+        raise ValueError(f"first_step = {first_step!r} must be > 0 and growth = {growth!r} in (1, 2.41)")
+    times = np.asarray(times, dtype=float)
+    tolerance = 1e-12 * (times[-1] - times[0])
+    starts = sorted(float(t) for t in starts)
+    stops = starts + [float(t) for t in keep]
+    out = [times[0]]
+    i = 0
+    while i < len(times) - 1:
+        a = times[i]
+        if not any(abs(a - t) <= tolerance for t in starts):
+            out.append(times[i + 1])
+            i += 1
+            continue
+        # the uniform run [a, b] that follows a switch, up to the next change of step size
+        j = i + 1
+        step = times[i + 1] - a
+        while j < len(times) - 1 and abs((times[j + 1] - times[j]) - step) <= 1e-9 * step \
+                and not any(abs(times[j] - t) <= tolerance for t in stops):
+            j += 1
+        b = times[j]
+        t, h = a, first_step
+        while h < step and t + h + step < b - tolerance:
+            t += h
+            out.append(t)
+            h *= growth
+        count = max(1, math.ceil((b - t) / step - 1e-9))
+        out.extend(np.linspace(t, b, count + 1)[1:])
+        i = j
+    return np.asarray(out)
+
+
 def step_times(t_end: float, dt_max: float, breakpoints: Iterable[float] = (), t_start: float = 0.0) -> np.ndarray:
     """Time levels ``t_start = t0 < t1 < ... < tN = t_end`` with steps <= dt_max that
     contain every breakpoint inside (t_start, t_end) exactly; steps are uniform between

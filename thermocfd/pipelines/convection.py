@@ -31,7 +31,7 @@ from ..fem.mesh import mesh_bounds
 from ..fem.transport import SoretTransportProblem
 from ..physics import BOLTZMANN, analytic
 from ..physics.heating import GaussianBeam
-from ..physics.schedule import step_times
+from ..physics.schedule import graded_step_times, step_times
 from ..plausibility import check_soret_span
 from ..presets import boundary_conditions, build_domain, region_properties
 from . import keep, pipeline
@@ -300,7 +300,11 @@ def _march(case: Case, domain, flow: BuoyantFlowProblem, transport: SoretTranspo
         t_end = 5.0 * max(length**2 / flow.kappa, extent**2 / (math.pi**2 * D))
     switches = sorted({t for schedule, _ in apply for t in schedule.breakpoints(t_end)})
     outputs = sorted(t for t in case.time.outputs if 0.0 < t < t_end)
-    times = step_times(t_end, t_end / case.time.steps, switches + outputs)
+    # steps that grow from a fraction of the thermal time after the start and every switch:
+    # the temperature jumps within a thermal time, the solute moves over much longer ones
+    first_step = case.time.first_step or length**2 / (math.pi**2 * flow.kappa) / 20.0
+    times = graded_step_times(step_times(t_end, t_end / case.time.steps, switches + outputs), [0.0] + switches,
+                              first_step, keep=outputs)
     restart_at = set(switches)
     bdf2 = case.time.scheme == "bdf2"
     steps = len(times) - 1
@@ -331,8 +335,9 @@ def _march(case: Case, domain, flow: BuoyantFlowProblem, transport: SoretTranspo
         if loop.restored is not None:
             saved = loop.restored
             checkpoint.restore_functions(functions, saved.arrays)
-            flow.restore(saved.step, saved.time)
-            transport.restore(saved.step, saved.time)
+            last_step = float(times[saved.step] - times[saved.step - 1])
+            flow.restore(saved.step, saved.time, last_step)
+            transport.restore(saved.step, saved.time, last_step)
             flow.temperature(out=T)
             flow.velocity(out=u)
             speeds, mass_change, newton = saved.values["speeds"], saved.values["mass_change"], saved.values["newton"]
