@@ -213,3 +213,19 @@ def test_newton_diverges_without_continuation(tmp_path):
     summary = _failed(tmp_path, _load(tmp_path, CAVITY), "did not converge", "solver.continuation = true",
                       "time.transient = true")
     assert "mesh" in summary["timings_s"]
+
+
+def test_failed_factorisation_inside_newton_is_not_sent_to_continuation(tmp_path, monkeypatch):
+    """A direct solve whose factorisation fails (PETSc's own LU on the saddle point meets
+    a zero pivot on the pressure block, as MUMPS runs out of workspace on a large 3D
+    chip): the message names the linear solver and what to change, no continuation."""
+    import thermocfd.fem.convection as convection
+
+    def unpivoted_lu(kind, dim, rtol):
+        return {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "petsc",
+                "pc_factor_mat_ordering_type": "natural"}
+
+    monkeypatch.setattr(convection, "coupled_solver_options", unpivoted_lu)
+    summary = _failed(tmp_path, _load(tmp_path, CAVITY, ["solver.continuation=true"]),
+                      "the linear solver inside Newton failed", "DIVERGED_PC", "solver.linear_solver = 'iterative'")
+    assert "mesh" in summary["timings_s"]

@@ -554,6 +554,8 @@ class BuoyantFlowProblem:
 
         def step() -> NewtonReport:
             report = solver.solve(1e-9, max_iterations)
+            if report.linear_solve_failed:
+                raise SolverError(self._linear_failure(report))
             if not report.converged:
                 raise SolverError(f"Newton did not converge within the time step to t = {self.time + dt:.4g} s "
                                   f"({report.reason_text}, |F| {report.residuals[0]:.2e} -> "
@@ -593,6 +595,8 @@ class BuoyantFlowProblem:
         report = solver.solve(rtol, max_iterations)
         if report.converged:
             return report
+        if report.linear_reason in ("DIVERGED_PC_FAILED", "DIVERGED_PCSETUP_FAILED"):  # continuation cannot help
+            raise SolverError(self._linear_failure(report))
         if not continuation:
             raise SolverError(f"the steady convection solver did not converge ({report.reason_text} after "
                               f"{report.iterations} Newton iterations, |F| {report.residuals[0]:.2e} -> "
@@ -688,6 +692,16 @@ class BuoyantFlowProblem:
             f"converge, and the steady residual stays at {min(tail):.1e}-{max(tail):.1e} of its start while "
             "the flow keeps changing: this flow is unsteady (oscillating); run it as a transient "
             "(time.transient = true)")
+
+    def _linear_failure(self, report: NewtonReport) -> str:
+        """What to change when the linear solver inside Newton failed."""
+        if self.linear_solver == "direct":
+            advice = ("the factorisation failed: for a large 3D problem usually MUMPS's workspace or memory; use "
+                      "solver.linear_solver = 'iterative' (or fewer unknowns: a lower mesh.resolution)")
+        else:
+            advice = "the iterative solver did not converge: use solver.linear_solver = 'direct' or a looser solver.rtol"
+        return (f"the linear solver inside Newton failed ({report.linear_reason or 'no reason given'}, Newton "
+                f"iteration {report.iterations + 1}): {advice}")
 
     def _temperature_span(self) -> float:
         T = self.solution.sub(2).collapse()

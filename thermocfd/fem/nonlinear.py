@@ -49,6 +49,12 @@ _REASONS = {
 }
 
 
+def _ksp_reason_name(reason: int) -> str:
+    names = {value: name for name, value in vars(PETSc.KSP.ConvergedReason).items()
+             if isinstance(value, int) and not name.startswith("_")}
+    return names.get(reason, f"KSP reason {reason}")
+
+
 def snes_reason_name(reason: int) -> str:
     """PETSc's name of a SNES converged reason, e.g. DIVERGED_LINE_SEARCH."""
     names = {value: name for name, value in vars(PETSc.SNES.ConvergedReason).items()
@@ -65,6 +71,7 @@ class NewtonReport:
     linear_iterations: list[int] = field(default_factory=list)  # per Newton step
     converged: bool = False
     reason: str = ""  # PETSc's name, e.g. CONVERGED_FNORM_RELATIVE
+    linear_reason: str = ""  # the KSP's, when the linear solve failed (e.g. DIVERGED_PC_FAILED)
     method: str = "newton"  # or "continuation", "pseudo_transient"
     continuation: list[float] = field(default_factory=list)  # parameter values of converged steps
     pseudo_time_steps: int = 0
@@ -72,18 +79,23 @@ class NewtonReport:
 
     @property
     def reason_text(self) -> str:
-        return _REASONS.get(self.reason, self.reason)
+        text = _REASONS.get(self.reason, self.reason)
+        return f"{text} ({self.linear_reason})" if self.linear_reason else text
+
+    @property
+    def linear_solve_failed(self) -> bool:
+        return self.reason == "DIVERGED_LINEAR_SOLVE"
 
     def absorb(self, other: "NewtonReport") -> None:
         """Add the work of a further solve (continuation steps) to this report."""
         self.iterations += other.iterations
         self.residuals += other.residuals
         self.linear_iterations += other.linear_iterations
-        self.converged, self.reason = other.converged, other.reason
+        self.converged, self.reason, self.linear_reason = other.converged, other.reason, other.linear_reason
 
     def summary(self) -> dict:
         return {"method": self.method, "converged": self.converged, "reason": self.reason,
-                "reason_text": self.reason_text, "newton_iterations": self.iterations,
+                "reason_text": self.reason_text, "linear_reason": self.linear_reason, "newton_iterations": self.iterations,
                 "linear_iterations": self.linear_iterations, "continuation_steps": len(self.continuation),
                 "continuation_parameter": self.continuation, "pseudo_time_steps": self.pseudo_time_steps,
                 "slip_iterations": self.slip_iterations}
@@ -206,6 +218,8 @@ class NewtonSolver:
         report.reason = snes_reason_name(reason)
         report.iterations = self.snes.getIterationNumber()
         report.converged = reason > 0 and all(math.isfinite(r) for r in report.residuals)
+        if report.linear_solve_failed:
+            report.linear_reason = _ksp_reason_name(self.snes.getKSP().getConvergedReason())
         return report
 
     def residual_norm(self) -> float:
