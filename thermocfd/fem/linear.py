@@ -93,7 +93,7 @@ class LinearSystem:
             self._options = {}
         reason = self.ksp.getConvergedReason()
         if reason < 0:
-            name = _reason_name(reason)
+            name = ksp_reason_name(reason)
             advice = ("the matrix could not be factorised or preconditioned: a coefficient is not finite or "
                       "vanishes somewhere, or the problem is singular (nothing fixes the level of the solution)"
                       if "PC" in name else "the iterative solver did not converge: use solver.linear_solver = "
@@ -113,7 +113,7 @@ class LinearSystem:
         self.b.destroy()
 
 
-def _reason_name(reason: int) -> str:
+def ksp_reason_name(reason: int) -> str:
     """PETSc's name of a KSP converged reason, e.g. DIVERGED_ITS."""
     names = {value: name for name, value in vars(PETSc.KSP.ConvergedReason).items() if isinstance(value, int)}
     return names.get(reason, f"PETSc reason {reason}")

@@ -25,7 +25,7 @@ from petsc4py import PETSc
 
 from .. import log
 from . import compat
-from .linear import forget_options, set_options
+from .linear import forget_options, ksp_reason_name, set_options
 
 _counter = itertools.count()
 
@@ -47,12 +47,6 @@ _REASONS = {
     "DIVERGED_JACOBIAN_DOMAIN": "diverged: Jacobian undefined at the iterate",
     "DIVERGED_TR_DELTA": "diverged: trust region collapsed",
 }
-
-
-def _ksp_reason_name(reason: int) -> str:
-    names = {value: name for name, value in vars(PETSc.KSP.ConvergedReason).items()
-             if isinstance(value, int) and not name.startswith("_")}
-    return names.get(reason, f"KSP reason {reason}")
 
 
 def snes_reason_name(reason: int) -> str:
@@ -219,7 +213,7 @@ class NewtonSolver:
         report.iterations = self.snes.getIterationNumber()
         report.converged = reason > 0 and all(math.isfinite(r) for r in report.residuals)
         if report.linear_solve_failed:
-            report.linear_reason = _ksp_reason_name(self.snes.getKSP().getConvergedReason())
+            report.linear_reason = ksp_reason_name(self.snes.getKSP().getConvergedReason())
         return report
 
     def residual_norm(self) -> float:
