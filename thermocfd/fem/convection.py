@@ -32,13 +32,12 @@ from petsc4py import PETSc
 from .. import log
 from ..errors import SolverError, ThermocfdError
 from ..physics.fluid import FluidProperties
-from ..physics.schedule import bdf2_coefficients
 from . import compat
 from .forms import BDF_COEFFICIENTS, buoyant_flow_residual, facet_flux_term
 from .heat import (ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux, dirichlet_weights, facet_measures,
                    exterior_boundary, facet_set_area, facet_set_kinds, heater_target_kind, reaction,
                    region_volume)
-from .linear import DIRECT, shift_history
+from .linear import DIRECT, VariableBDF2, shift_history
 from .nonlinear import NewtonReport, NewtonSolver, field_index_sets
 from .mesh import Domain
 from .stokes import NoSlip, PrescribedVelocity, Pressure, SurfaceProjector, ThermoOsmoticSlip
@@ -193,7 +192,6 @@ class BuoyantFlowProblem:
         # estimate for the exponentials of the viscosity law and the laser beam was 9 for the
         # residual and 12 for the Jacobian, 2.5x and 6x the quadrature points in 3D.
         md = {"quadrature_degree": 2 * max(temperature_degree, 2) + 1}
-        self._quadrature = md
         # the tagged measure: dolfinx 0.9 refuses forms that mix it with an untagged one
         self._dx = domain.dx(metadata=md)
         if restricted:
@@ -201,6 +199,7 @@ class BuoyantFlowProblem:
             self._solid_dx = domain.dx(metadata=md)(tuple(domain.region_tag(name) for name in self.solid_regions))
         else:
             self._flow_dx, self._solid_dx = None, None
+        self._fluid_dx = self._dx if self._flow_dx is None else self._flow_dx  # flow, buoyancy, heat advection
         self._zero = compat.constant(mesh, 0.0)
 
         # per-region conductivity and heat capacity, scaled by the fluid's
@@ -304,7 +303,6 @@ class BuoyantFlowProblem:
             conductivity=self.conductivity, inertia=(fluid.density * self.kappa / self.mu_ref) if inertia else None,
             heat_source=source, neumann=neumann, robin=robin, flow_dx=self._flow_dx, solid_dx=self._solid_dx,
             zero=self._zero, sources=sources, tractions=tractions)
-        self._fluid_dx = self._dx if self._flow_dx is None else self._flow_dx
         if linear_solver == "iterative":  # J's pattern must hold the pressure mass of the preconditioner
             self.residual += self._zero * p * q * self._fluid_dx
         self._heat_source = source
@@ -315,8 +313,7 @@ class BuoyantFlowProblem:
         self._inertia = (fluid.density * self.kappa / self.mu_ref) if inertia else None
         self._history = [dolfinx.fem.Function(self.W), dolfinx.fem.Function(self.W)]
         self._dt = compat.constant(mesh, 1.0)
-        self._bdf2 = [compat.constant(mesh, a) for a in bdf2_coefficients(1.0)]  # set per step
-        self._previous_dt: float | None = None
+        self._bdf2 = VariableBDF2(mesh)
         self.time_scale = ell**2 / self.kappa  # thermal diffusion time of the fluid
         self.time = 0.0
         self._steps = 0
@@ -495,7 +492,7 @@ class BuoyantFlowProblem:
                 missing = sorted(set(self.solid_regions))
                 raise ThermocfdError(f"a transient conjugate problem needs the heat capacity of the solid "
                                      f"region(s) {missing} (heat_capacity=...)")
-            alpha = BDF_COEFFICIENTS[1] if order == 1 else self._bdf2
+            alpha = BDF_COEFFICIENTS[1] if order == 1 else self._bdf2.weights
             u, _, T = ufl.split(self.solution)
             v, _, s = self._tests
             old = [ufl.split(h) for h in self._history[:order]]
@@ -505,8 +502,7 @@ class BuoyantFlowProblem:
             F = self.residual + dT / self._dt * s * self._dx
             if self._inertia is not None:
                 du = alpha[0] * u + sum(a * h[0] for a, h in zip(alpha[1:], old))
-                flow_dx = self._dx if self._flow_dx is None else self._flow_dx
-                F += self._inertia * ufl.dot(du, v) / self._dt * flow_dx
+                F += self._inertia * ufl.dot(du, v) / self._dt * self._fluid_dx
             self._forms[order] = self._compile(F)
         return self._forms[order]
 
@@ -514,10 +510,13 @@ class BuoyantFlowProblem:
         """The SNES of the steady problem (order 0) or of a BDF step (order 1, 2)."""
         if order not in self._solvers:
             F, J, correction = self._forms[0] if order == 0 else self._transient_forms(order)
-            fields = field_index_sets(self.W, ["velocity", "pressure", "temperature"], [self.domain.dim, 1, 1])
-            # temperature first: the buoyancy coupling (T drives u) is then inside the
-            # block-triangular sweep; heat advection by u (Peclet number) is left to GMRES
-            fields = [fields[2], fields[0], fields[1]] if correction is not None else []
+            fields = []
+            if correction is not None:
+                velocity, pressure, temperature = field_index_sets(self.W, ["velocity", "pressure", "temperature"],
+                                                                   [self.domain.dim, 1, 1])
+                # temperature first: the buoyancy coupling (T drives u) is then inside the
+                # block-triangular sweep; heat advection by u (Peclet number) is left to GMRES
+                fields = [temperature, velocity, pressure]
             self._solvers[order] = NewtonSolver(F, J, self.solution, self.bcs,
                                                 coupled_solver_options(self.linear_solver, self.domain.dim,
                                                                        self.linear_rtol),
@@ -546,9 +545,7 @@ class BuoyantFlowProblem:
         (after a source switched: the solution's time derivative jumps there)."""
         order = 1 if self._steps == 0 or restart else 2
         self._dt.value = dt / self.time_scale
-        ratio = dt / self._previous_dt if order == 2 and self._previous_dt else 1.0
-        for constant, value in zip(self._bdf2, bdf2_coefficients(ratio)):
-            constant.value = value
+        self._bdf2.set_step(dt, order == 2)
         solver = self._newton_solver(order)
         shift_history(self._history, self.solution)
 
@@ -563,7 +560,6 @@ class BuoyantFlowProblem:
             return report
 
         self.report = report = self._with_slip(step)
-        self._previous_dt = dt
         self._last_order = order
         self._steps += 1
         self.time += dt
@@ -577,7 +573,7 @@ class BuoyantFlowProblem:
         """After :meth:`restart_functions` were filled from a checkpoint taken after
         ``steps`` time steps at ``time`` (s); ``last_step``: the size of the last step (s)."""
         self._steps, self.time, self._last_order = steps, time, (2 if steps > 1 else 1)
-        self._previous_dt = last_step
+        self._bdf2.previous_step = last_step
 
     def solve(self, max_iterations: int = 25, rtol: float = 1e-9, continuation: bool = True) -> NewtonReport:
         """Steady state by Newton (SNES, line search). When Newton from the initial state
@@ -641,8 +637,7 @@ class BuoyantFlowProblem:
                 if fraction >= 1.0:
                     return True
                 done, saved[:] = fraction, self.solution.x.array
-                if total.linear_iterations and len(total.continuation) > 2 and total.iterations < 5 * len(
-                        total.continuation):
+                if len(total.continuation) > 2 and total.iterations < 5 * len(total.continuation):
                     factor = min(factor * 2.0, 100.0)  # easy steps: stride further
                 fraction = min(1.0, done * factor) if done > 0 else fraction
             else:
@@ -831,8 +826,7 @@ class BuoyantFlowProblem:
         region heaters): W (W/m in 2D)."""
         form = self._zero * self._dx
         if self._heat_source is not None:
-            form = form + self._heat_source * (self._dx if self._flow_dx is None
-                                               else self._flow_dx)
+            form = form + self._heat_source * self._fluid_dx
         for q, measure in self._sources:
             form = form + q * measure
         local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(form))

@@ -70,17 +70,6 @@ class HeaterPower:
 BoundaryCondition = Union[FixedTemperature, HeatFlux, ConvectiveCooling, HeaterPower]
 
 
-UNFIXED_LEVEL = ("nothing fixes the temperature level (every boundary is insulated or has a heat flux, so a "
-                 "steady state is unique only up to a constant, and exists only if the heat in balances the heat "
-                 "out): give one boundary a temperature or convective condition")
-
-
-def fixes_temperature_level(conditions: Sequence[BoundaryCondition]) -> bool:
-    """Whether the conditions make a steady heat problem well posed: a fixed temperature
-    or a convective (Robin) boundary somewhere; fluxes and heaters alone do not."""
-    return any(isinstance(bc, (FixedTemperature, ConvectiveCooling)) for bc in conditions)
-
-
 # --- named facet sets and regions ---------------------------------------------------
 def facet_set_kinds(domain: Domain, name: str) -> tuple[int, int]:
     """(exterior, interior) numbers of facets of a named facet group, over all ranks.
@@ -303,7 +292,10 @@ class HeatProblem:
         if not self.bcs and not self._robin:
             # The matrix is singular, yet MUMPS "solves" it without complaint and returns
             # an arbitrary level (-6e11 K for an insulated Soret cell): catch it up front.
-            raise SolverError(f"steady heat conduction: {UNFIXED_LEVEL}")
+            raise SolverError("steady heat conduction: nothing fixes the temperature level (every boundary is "
+                              "insulated or has a heat flux, so a steady state is unique only up to a constant, "
+                              "and exists only if the heat in balances the heat out): give one boundary a "
+                              "temperature or convective condition")
         self._system(0).solve()
         self._last_system = 0
         return self.temperature

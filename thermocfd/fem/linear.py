@@ -14,6 +14,7 @@ import dolfinx.fem.petsc
 from petsc4py import PETSc
 
 from ..errors import SolverError
+from ..physics.schedule import bdf2_coefficients
 from . import compat
 
 _counter = itertools.count()
@@ -123,3 +124,22 @@ def shift_history(history, current) -> None:
     """Before a BDF step: u^{n-1} <- u^n, u^n <- the current solution."""
     history[1].x.array[:] = history[0].x.array
     history[0].x.array[:] = current.x.array
+
+
+class VariableBDF2:
+    """The BDF2 weights of the forms as Constants, set from the step ratio at every step
+    (:func:`thermocfd.physics.schedule.bdf2_coefficients`; constant steps: 3/2, -2, 1/2)."""
+
+    def __init__(self, mesh):
+        self.weights = [compat.constant(mesh, a) for a in bdf2_coefficients(1.0)]
+        self.previous_step: float | None = None
+
+    def set_step(self, dt: float, second_order: bool) -> float:
+        """Before a step of size dt: the weights for it (those of a BDF2 step that follows
+        the previous one); returns the step ratio."""
+        ratio = dt / self.previous_step if second_order and self.previous_step else 1.0
+        for constant, value in zip(self.weights, bdf2_coefficients(ratio)):
+            constant.value = value
+        self.previous_step = dt
+        return ratio
+

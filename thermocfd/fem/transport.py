@@ -32,10 +32,9 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from ..physics import DiffusivityLaw, SoretLaw
-from ..physics.schedule import bdf2_coefficients
 from . import compat
 from .forms import soret_transport_forms
-from .linear import DIRECT, LinearSystem, iterative_options, shift_history
+from .linear import DIRECT, LinearSystem, VariableBDF2, iterative_options, shift_history
 from .mesh import Domain
 
 
@@ -119,8 +118,7 @@ class SoretTransportProblem:
         self.concentration = dolfinx.fem.Function(self.V, name="concentration")
         self._history = [dolfinx.fem.Function(self.V), dolfinx.fem.Function(self.V)]
         self._dt = compat.constant(mesh, 1.0)
-        self._bdf2 = [compat.constant(mesh, a) for a in bdf2_coefficients(1.0)]  # set per step
-        self._previous_dt: float | None = None
+        self._bdf2 = VariableBDF2(mesh)
         self._steps = 0
         self.time = 0.0
 
@@ -174,7 +172,7 @@ class SoretTransportProblem:
         a, L = soret_transport_forms(
             w, v, self.weight, self.diffusivity, self.source, self.dx, velocity=self.velocity,
             outflow=self._outflow, dt=self._dt if transient else None, history=history,
-            coefficients=self._bdf2 if steps_in_history == 2 else None,
+            coefficients=self._bdf2.weights if steps_in_history == 2 else None,
             cell_size=ufl.CellDiameter(self.domain.mesh), degree=self.degree,
             preserve_constants=self.velocity is not None and not self.closed)
         if self._solid_dx is not None:
@@ -250,10 +248,7 @@ class SoretTransportProblem:
         time level when this is called."""
         steps_in_history = 1 if (order == 1 or self._steps == 0) else 2
         self._dt.value = dt / self.time_scale
-        ratio = dt / self._previous_dt if steps_in_history == 2 and self._previous_dt else 1.0
-        for constant, value in zip(self._bdf2, bdf2_coefficients(ratio)):
-            constant.value = value
-        self._previous_dt = dt
+        ratio = self._bdf2.set_step(dt, steps_in_history == 2)
         system = self._system(steps_in_history, self.bcs)
         if self.moving:
             system.assemble_matrix()
@@ -278,7 +273,7 @@ class SoretTransportProblem:
         """After :meth:`restart_functions` were filled from a checkpoint taken after
         ``steps`` steps at ``time`` (s); ``last_step``: the size of the last step (s) when
         the steps vary."""
-        self._steps, self.time, self._previous_dt = steps, time, last_step
+        self._steps, self.time, self._bdf2.previous_step = steps, time, last_step
         self._update_concentration()
 
     def _update_concentration(self) -> dolfinx.fem.Function:

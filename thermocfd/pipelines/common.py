@@ -99,6 +99,12 @@ def nodes_per_vertex(degree: int, dim: int) -> float:
     return 1.0 if degree == 1 else (4.0 if dim == 2 else 8.0)
 
 
+def taylor_hood_unknowns_per_vertex(dim: int, scalar_p2_fields: int = 0) -> float:
+    """Unknowns per vertex of P2 velocity, P1 pressure and further scalar P2 fields (the
+    coupled solver's temperature)."""
+    return (dim + scalar_p2_fields) * nodes_per_vertex(2, dim) + 1.0
+
+
 def linear_solver(case, domain, unknowns_per_vertex: float = 1.0) -> str:
     """"direct" or "iterative" for a problem on this mesh: the case's choice, or the size
     rule of ``solver.linear_solver = "auto"``."""

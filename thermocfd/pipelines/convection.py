@@ -31,12 +31,12 @@ from ..fem.mesh import mesh_bounds
 from ..fem.transport import SoretTransportProblem
 from ..physics import BOLTZMANN, analytic
 from ..physics.heating import GaussianBeam
-from ..physics.schedule import graded_step_times, step_times
+from ..physics.schedule import Schedule, graded_step_times, step_times
 from ..plausibility import check_soret_span
 from ..presets import boundary_conditions, build_domain, region_properties
 from . import keep, pipeline
-from .common import (PipelineResult, drift_velocity, integrate, linear_solver, liquid_indicator, nodes_per_vertex,
-                     region_bounds, tracking_config)
+from .common import (PipelineResult, drift_velocity, integrate, linear_solver, liquid_indicator, region_bounds,
+                     taylor_hood_unknowns_per_vertex, tracking_config)
 from .conditions import (conductivities, flow_conditions, heat_capacities, region_heaters, solute_conditions,
                          thermal_conditions)
 from .soret_cell import fit_soret_coefficient, fluid_regions, liquid_volume, wall_average
@@ -80,11 +80,10 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         solid_options = {"fluid_regions": liquid,
                          "conductivity": conductivities(case, regions, fluid.thermal_conductivity),
                          "heat_capacity": heat_capacities(case, regions, fluid.density * fluid.heat_capacity)}
-    schedules = _schedules(case, boundaries, laser_level) if case.time.transient else []
-    if two_wall and any(name in ("hot", "cold") for name, _, _ in schedules):
+    schedules = _schedules(case, boundaries) if case.time.transient else {}
+    if two_wall and {"hot", "cold"} & set(schedules):
         initial_guess = T_ref + 0.0 * x[0]  # switched walls: the cell starts isothermal
-    # (u, p, T) Taylor-Hood with P2 temperature: unknowns per vertex
-    solver_kind = linear_solver(case, domain, (domain.dim + 1) * nodes_per_vertex(2, domain.dim) + 1)
+    solver_kind = linear_solver(case, domain, taylor_hood_unknowns_per_vertex(domain.dim, scalar_p2_fields=1))
 
     with timer("flow"):
         flow = BuoyantFlowProblem(domain, fluid, case.gravity, thermal_conditions(boundaries) + heaters,
@@ -108,7 +107,8 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     transient = {}
     if case.time.transient:
         with timer("transient"):
-            transient = _march(case, domain, flow, transport, T, u, schedules, length, mass0, out_dir)
+            switches = [(schedule, _switch(name, flow, boundaries, laser_level)) for name, schedule in schedules.items()]
+            transient = _march(case, domain, liquid, flow, transport, T, u, switches, length, mass0, out_dir)
         report = flow.report
         c = transport.concentration
     with timer("transport"):
@@ -261,60 +261,63 @@ def _channel_extremes(domain, c, c0: float, liquid: list[str] | None = None) -> 
     return out
 
 
-def _schedules(case: Case, boundaries: dict, laser_level) -> list[tuple[str, object, Callable[[float], None]]]:
-    """(name, schedule, apply(level)) for every switched source: the laser and boundaries
-    with a thermal schedule (walls move from the initial temperature to their value)."""
-    out = []
+def _schedules(case: Case, boundaries: dict) -> dict[str, Schedule]:
+    """The schedule of every switched source by name: "laser", and the boundaries with a
+    thermal schedule."""
+    out = {}
     if case.laser is not None and case.laser.schedule is not None:
-        out.append(("laser", schedule_of(case.laser.schedule), lambda level: setattr(laser_level, "value", level)))
-    return out + [(name, schedule_of(spec.thermal.schedule), None) for name, spec in boundaries.items()
-                  if getattr(spec.thermal, "schedule", None) is not None]
+        out["laser"] = schedule_of(case.laser.schedule)
+    out.update({name: schedule_of(spec.thermal.schedule) for name, spec in boundaries.items()
+                if getattr(spec.thermal, "schedule", None) is not None})
+    return out
 
 
-def _march(case: Case, domain, flow: BuoyantFlowProblem, transport: SoretTransportProblem, T, u,
-           schedules: list, length: float, mass0: float, out_dir: Path) -> dict:
+def _switch(name: str, flow: BuoyantFlowProblem, boundaries: dict, laser_level) -> Callable[[float], None]:
+    """What sets the source ``name`` to a level: the laser's power, a boundary heater's
+    power, a wall's temperature between the initial (reference) temperature and its value."""
+    if name == "laser":
+        return lambda level: setattr(laser_level, "value", level)
+    thermal = boundaries[name].thermal
+    if thermal.type == "temperature":
+        t_ref = flow.reference_temperature
+        return lambda level: flow.set_wall_temperature(name, t_ref + level * (thermal.value - t_ref))
+    return lambda level: flow.set_heater_level(name, level)
+
+
+def _march(case: Case, domain, liquid: list[str], flow: BuoyantFlowProblem, transport: SoretTransportProblem, T, u,
+           switches: list[tuple[Schedule, Callable[[float], None]]], length: float, mass0: float,
+           out_dir: Path) -> dict:
     """Flow, heat and solute advanced together: per time step BDF2 + Newton for (u, p, T),
     then the Slotboom solute step in the new T and u (the solute does not act back on the
-    flow, so this is the coupled step). Sources follow their schedules; a step that starts
-    where a source switches restarts BDF2 with backward Euler, and every switching time
-    and requested output time is a time level. Probes are recorded at every step."""
+    flow, so this is the coupled step). Sources follow their schedules (``switches``:
+    (schedule, set level)); a step that starts where a source switches restarts BDF2 with
+    backward Euler, and every switching time and requested output time is a time level.
+    Probes are recorded at every step."""
     t_ref = flow.reference_temperature
-    boundaries = boundary_conditions(case, domain)
-    apply = []
-    for name, schedule, setter in schedules:
-        if setter is None:
-            thermal = boundaries[name].thermal
-            if thermal.type == "temperature":
-                setter = (lambda level, name=name, value=thermal.value:
-                          flow.set_wall_temperature(name, t_ref + level * (value - t_ref)))
-            else:
-                setter = lambda level, name=name: flow.set_heater_level(name, level)  # noqa: E731
-        apply.append((schedule, setter))
     if case.time.end is not None:
         t_end = case.time.end
     else:  # until heat and solute have both relaxed
         D = float(case.solute.diffusivity.diffusivity(t_ref))
-        low, high = region_bounds(domain, [name for name, spec in region_properties(case, domain).items()
-                                           if spec.is_fluid])
+        low, high = region_bounds(domain, liquid)
         extent = float(np.max(high - low)) * domain.length_scale  # the solute relaxes over the widest span
         t_end = 5.0 * max(length**2 / flow.kappa, extent**2 / (math.pi**2 * D))
-    switches = sorted({t for schedule, _ in apply for t in schedule.breakpoints(t_end)})
+    switch_times = sorted({t for schedule, _ in switches for t in schedule.breakpoints(t_end)})
     outputs = sorted(t for t in case.time.outputs if 0.0 < t < t_end)
     # steps that grow from a fraction of the thermal time after the start and every switch:
     # the temperature jumps within a thermal time, the solute moves over much longer ones
     first_step = case.time.first_step or length**2 / (math.pi**2 * flow.kappa) / 20.0
-    times = graded_step_times(step_times(t_end, t_end / case.time.steps, switches + outputs), [0.0] + switches,
-                              first_step, keep=outputs)
-    restart_at = set(switches)
+    times = graded_step_times(step_times(t_end, t_end / case.time.steps, switch_times + outputs),
+                              [0.0] + switch_times, first_step, keep=outputs)
+    restart_at = set(switch_times)
     bdf2 = case.time.scheme == "bdf2"
     steps = len(times) - 1
     log.info(f"transient flow, heat and solute: {steps} steps to t = {t_end:.4g} s"
-             + (f", sources switching at {', '.join(f'{t:.4g}' for t in switches)} s" if switches else ""))
-    for schedule, setter in apply:
+             + (f", sources switching at {', '.join(f'{t:.4g}' for t in switch_times)} s" if switch_times else ""))
+    for schedule, setter in switches:
         setter(schedule.value(0.0))
     transport.initialise(case.solute.initial_concentration, total_mass=mass0 if transport.closed else None)
     mass_initial = transport.total_mass()
-    recorder = _probe_recorder(case, domain, T, transport, out_dir)
+    recorder = _probe_recorder(case, domain, liquid, T, transport, out_dir)
     c_out = dolfinx.fem.Function(T.function_space, name="concentration")
     writer = None
     if case.output.fields:
@@ -349,14 +352,14 @@ def _march(case: Case, domain, flow: BuoyantFlowProblem, transport: SoretTranspo
         write(float(times[first - 1]))  # a resumed run's field files start where it resumed
         for step in range(first, steps + 1):
             t0, t1 = float(times[step - 1]), float(times[step])
-            for schedule, setter in apply:
+            for schedule, setter in switches:
                 setter(schedule.value(t1, side="left"))  # the level over (t0, t1]
             restart = not bdf2 or t0 in restart_at
             newton += flow.advance(t1 - t0, max_iterations=case.flow.newton_max_iterations,
                                    restart=restart).iterations
             flow.temperature(out=T)
             flow.velocity(out=u)
-            transport.advance(t1 - t0, order=1 if restart or step == 1 else 2)
+            transport.advance(t1 - t0, order=1 if restart else 2)
             if transport.closed:
                 mass_change = max(mass_change, abs(transport.total_mass() - mass_initial) / mass_initial)
             local = float(np.max(np.abs(u.x.array))) if u.x.array.size else 0.0
@@ -383,11 +386,11 @@ def _march(case: Case, domain, flow: BuoyantFlowProblem, transport: SoretTranspo
     return results
 
 
-def _probe_recorder(case: Case, domain, T, transport: SoretTransportProblem, out_dir: Path):
-    """T and c at the case's probes, every time step, into probes.csv (None: no probes)."""
+def _probe_recorder(case: Case, domain, liquid: list[str], T, transport: SoretTransportProblem, out_dir: Path):
+    """T and c at the case's probes, every time step, into probes.csv (None: no probes;
+    an unknown region is reported by the probe that names it)."""
     if not case.probe:
         return None
-    liquid = [name for name, spec in region_properties(case, domain).items() if spec.is_fluid]
     probes = {}
     for name, spec in case.probe.items():
         if spec.type == "region":
@@ -397,9 +400,6 @@ def _probe_recorder(case: Case, domain, T, transport: SoretTransportProblem, out
             probes[name] = BallProbe(spec.centre, spec.radius, region=spec.region)
         else:
             probes[name] = PointProbe(spec.centre)
-    for name, spec in case.probe.items():
-        if spec.region is not None:
-            domain.region_tag(spec.region)
     quantities = {"temperature": (T, "K"), "concentration": (transport.concentration, "mol_per_m3")}
     return ProbeRecorder(domain, probes, quantities, out_dir / "probes.csv")
 

@@ -32,7 +32,7 @@ from ..physics import analytic
 from ..physics.phoresis import brenner_perpendicular_correction, faxen_parallel_correction
 from ..presets import boundary_conditions, build_domain
 from . import pipeline
-from .common import PipelineResult, integrate, linear_solver, nodes_per_vertex
+from .common import PipelineResult, integrate, linear_solver, taylor_hood_unknowns_per_vertex
 from .conditions import flow_conditions, thermal_conditions
 
 
@@ -82,7 +82,7 @@ def phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineRe
         problem = MobilityProblem(domain, mu, particles, temperature=T,
                                   velocity_scale=abs(p.slip_coefficient) * max(np.linalg.norm(G), 1.0),
                                   far_field=far_field, far_boundaries=far_boundaries if far_field else (),
-                                  solver=linear_solver(case, domain, domain.dim * nodes_per_vertex(2, domain.dim) + 1))
+                                  solver=linear_solver(case, domain, taylor_hood_unknowns_per_vertex(domain.dim)))
         result = problem.solve(external_force=external_force, temperature_gradient=G, flow_field=True)
     results = result.summary()
     U = np.asarray(result.velocity[0])
@@ -136,7 +136,7 @@ def thermoosmotic_flow(case: Case, out_dir: Path, timer: log.Timer) -> PipelineR
     with timer("stokes"):
         problem = StokesProblem(domain, case.fluid.viscosity, flow_conditions(boundaries, domain),
                                 temperature=T, velocity_scale=abs(chi * gradient) or 1.0,
-                                solver=linear_solver(case, domain, domain.dim * nodes_per_vertex(2, domain.dim) + 1))
+                                solver=linear_solver(case, domain, taylor_hood_unknowns_per_vertex(domain.dim)))
         problem.update_slip()
         u, _ = problem.solve()
     n = ufl.FacetNormal(domain.mesh)
