@@ -3,13 +3,12 @@ chip that runs in seconds: conjugate heat with the solids, Boussinesq flow in th
 channel, Soret transport, the heat balance, and the same numbers on 2 MPI ranks."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from mpirun import needs_mpirun, on_two_ranks
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_CHIP = ["geometry.channel_length=600e-6", "geometry.heaters=[[200e-6, 400e-6]]",
@@ -24,11 +23,10 @@ def run(out: Path, mpi: bool = False) -> dict:
     command = [sys.executable, "-m", "thermocfd", "run", "cases/heater_chip_3d.toml", "--out", str(out), "--quiet"]
     for override in SMALL_CHIP:
         command += ["--set", override]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
     if mpi:
-        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-        command = ["mpirun", "--oversubscribe", "-n", "2", *command]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+        result = on_two_ranks(command, cwd=ROOT, timeout=600)
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert result.returncode == 0, result.stderr
     return json.loads((out / "summary.json").read_text())
 
@@ -57,7 +55,7 @@ def test_the_chip_heats_where_the_heater_is_and_the_flow_stays_in_the_channel(se
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
+@needs_mpirun
 def test_two_ranks_give_the_serial_results(serial, tmp_path):
     parallel = run(tmp_path / "mpi", mpi=True)
     assert parallel["mpi_size"] == 2

@@ -7,8 +7,6 @@ to round-off, except the polygonal post cylinders); heater stripes are interior 
 import json
 import math
 import os
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,6 +15,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from mpirun import needs_mpirun, on_two_ranks
 from thermocfd.errors import ThermocfdError
 from thermocfd.fem import compat
 from thermocfd.fem import mesh as meshes
@@ -410,14 +409,12 @@ if MPI.COMM_WORLD.rank == 0:
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
+@needs_mpirun
 def test_write_msh_from_two_ranks_reads_back_in_serial(tmp_path):
     script = tmp_path / "write.py"
     script.write_text(MPI_SCRIPT.format(tests=str(ROOT / "tests"), tmp=str(tmp_path)))
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    run = subprocess.run(["mpirun", "--oversubscribe", "-n", "2", sys.executable, str(script)],
-                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    run = on_two_ranks([sys.executable, script], cwd=ROOT,
+                       env={"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")})
     assert run.returncode == 0, run.stderr[-3000:]
     parallel = json.loads((tmp_path / "parallel.json").read_text())
     for name, info in parallel.items():

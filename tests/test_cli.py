@@ -2,12 +2,12 @@
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from mpirun import needs_mpirun, on_two_ranks
 
 ROOT = Path(__file__).resolve().parents[1]
 THERMOCFD = [sys.executable, "-m", "thermocfd"]
@@ -220,16 +220,13 @@ def test_run_writes_summary_and_pictures(tmp_path):
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
+@needs_mpirun
 def test_mpi_two_ranks_match_serial(tmp_path):
     args = ["run", "cases/soret_cell.toml", "--set", "time.transient=true", "--set", "time.steps=60",
             "--set", "output.pictures=false"]
     serial = thermocfd(*args, "--out", str(tmp_path / "serial"))
     assert serial.returncode == 0, serial.stderr
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMP_NUM_THREADS="1")
-    parallel = subprocess.run(["mpirun", "--oversubscribe", "-n", "2", *THERMOCFD, *args, "--out",
-                               str(tmp_path / "mpi")], capture_output=True, text=True, cwd=ROOT, env=env,
-                              timeout=300)
+    parallel = on_two_ranks([*THERMOCFD, *args, "--out", tmp_path / "mpi"], cwd=ROOT)
     assert parallel.returncode == 0, parallel.stderr
     assert parallel.stdout.count("done in") == 1  # rank 0 alone prints
     s = json.loads((tmp_path / "serial" / "summary.json").read_text())

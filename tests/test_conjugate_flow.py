@@ -18,9 +18,6 @@ Exact references on small layered meshes (interfaces are mesh faces):
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -31,6 +28,7 @@ import pytest
 import ufl
 from mpi4py import MPI
 
+from mpirun import needs_mpirun, on_two_ranks
 from thermocfd.fem import compat
 from thermocfd.fem.convection import BuoyantFlowProblem
 from thermocfd.fem.heat import ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux, HeatProblem
@@ -475,14 +473,11 @@ def mpi_numbers() -> dict:
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
+@needs_mpirun
 @pytest.mark.skipif(MPI.COMM_WORLD.size > 1, reason="launches its own mpirun")
 def test_two_ranks_give_the_same_numbers(tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
-               OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     out = tmp_path / "n2.json"
-    cmd = ["mpirun", "--oversubscribe", "-n", "2", sys.executable, str(Path(__file__).resolve()), str(out)]
-    run = subprocess.run(cmd, env=env, timeout=300, capture_output=True, text=True)
+    run = on_two_ranks([sys.executable, Path(__file__).resolve(), out])
     assert run.returncode == 0, run.stderr[-3000:]
     parallel = json.loads(out.read_text())
     serial = mpi_numbers()

@@ -4,8 +4,6 @@ observed temporal order, exact mass conservation and the 1D transient Soret solu
 
 import csv
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -15,6 +13,7 @@ import numpy as np
 import pytest
 
 import thermocfd
+from mpirun import needs_mpirun, on_two_ranks
 from thermocfd.case import case_from_dict
 from thermocfd.fem import compat
 from thermocfd.physics import ConstantDiffusivity, ConstantSoret, analytic
@@ -163,20 +162,21 @@ COMPARED_3D = ["max_flow_speed", "temperature_rise_max", "accumulation_factor", 
 
 
 def run_3d(out: Path, *overrides: str, ranks: int = 1) -> dict:
+    """The 3D laser chamber with overrides, serial or on 2 ranks; its summary."""
     root = Path(__file__).resolve().parents[1]
     command = [sys.executable, "-m", "thermocfd", "run", "cases/laser_trap.toml", "--out", str(out), "--quiet"]
     for override in LASER_3D + list(overrides):
         command += ["--set", override]
-    env = dict(os.environ, OMP_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    if ranks > 1:
-        command = ["mpirun", "--oversubscribe", "-n", str(ranks), *command]
-    result = subprocess.run(command, capture_output=True, text=True, cwd=root, env=env, timeout=900)
+    if ranks == 2:
+        result = on_two_ranks(command, cwd=root, timeout=900)
+    else:
+        result = subprocess.run(command, capture_output=True, text=True, cwd=root, timeout=900)
     assert result.returncode == 0, result.stderr
     return json.loads((out / "summary.json").read_text())
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(shutil.which("mpirun") is None, reason="mpirun not installed")
+@needs_mpirun
 @pytest.mark.parametrize("transient", [False, True])
 def test_3d_laser_chamber_on_two_ranks_gives_the_serial_results(tmp_path, transient):
     """The coupled 3D solve with the iterative solver (field split, AMG), steady and a few

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from mpirun import needs_mpirun, on_two_ranks
 
 dolfinx = pytest.importorskip("dolfinx")
 
@@ -85,10 +86,8 @@ if comm.rank == 0:
 
 
 @pytest.mark.mpi
+@needs_mpirun
 def test_mpi_sampling_and_tracking_reproduce_serial(tmp_path):
-    import os
-    import shutil
-    import subprocess
     import sys
 
     from mpi4py import MPI
@@ -98,18 +97,10 @@ def test_mpi_sampling_and_tracking_reproduce_serial(tmp_path):
     from thermocfd.fem import compat
     from thermocfd.tracking import TrackingConfig, grid_fields_from_dolfinx, run_tracking
 
-    mpirun = shutil.which("mpirun")
-    if mpirun is None:
-        pytest.skip("mpirun not installed")
     script = tmp_path / "run.py"
     script.write_text(MPI_SCRIPT)
     positions, temperature = tmp_path / "positions.npy", tmp_path / "temperature.npy"
-    # One numba thread per rank: two ranks share two cores.
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    result = subprocess.run([mpirun, "--oversubscribe", "-n", "2", sys.executable, str(script),
-                             str(positions), str(temperature)],
-                            capture_output=True, text=True, timeout=300, env=env)
+    result = on_two_ranks([sys.executable, script, positions, temperature])
     assert result.returncode == 0, result.stderr[-2000:]
 
     L = 20e-6
