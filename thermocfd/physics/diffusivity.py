@@ -29,3 +29,14 @@ class StokesEinsteinDiffusivity:
 
 
 DiffusivityLaw = ConstantDiffusivity | StokesEinsteinDiffusivity
+
+
+@dataclass(frozen=True)
+class EffectiveDiffusivity:
+    """``<D>_p(T)``: the diffusivity of the total density of a species that switches fast
+    among internal states (:class:`thermocfd.physics.internal_states.InternalStateModel`)."""
+
+    model: object
+
+    def diffusivity(self, T):
+        return self.model.mean_diffusivity(T)

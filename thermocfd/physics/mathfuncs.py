@@ -14,14 +14,14 @@ def _is_ufl(x) -> bool:
     return hasattr(x, "ufl_shape")
 
 
-def _dispatch(name: str):
+def _dispatch(name: str, ufl_name: str | None = None):
     numpy_function = getattr(np, name)
 
     def function(x):
         if _is_ufl(x):
             import ufl
 
-            return getattr(ufl, name)(x)
+            return getattr(ufl, ufl_name or name)(x)
         return numpy_function(x)
 
     function.__name__ = name
@@ -30,7 +30,7 @@ def _dispatch(name: str):
 
 
 exp = _dispatch("exp")
-ln = _dispatch("log")
+ln = _dispatch("log", "ln")  # ufl.log is the logging module
 sqrt = _dispatch("sqrt")
 sin = _dispatch("sin")
 cos = _dispatch("cos")
