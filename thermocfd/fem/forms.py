@@ -29,9 +29,13 @@ def facet_flux_term(flux, v, measure):
 
 
 def heat_forms(T, v, conductivity, source, dx, *, neumann: Sequence = (), robin: Sequence = (),
-               velocity=None, capacity=None, dt=None, history: Sequence = (), sources: Sequence = ()):
-    """Conduction-advection ``C (dT/dt + u.grad T) - div(k grad T) = q``.
+               velocity=None, capacity=None, dt=None, history: Sequence = (), sources: Sequence = (),
+               extra_flux=None):
+    """Conduction-advection ``C (dT/dt + u.grad T) - div(k grad T + F) = q``.
 
+    extra_flux: F, a given vector added to the conductive flux (minus a further heat flux
+    that does not depend on the unknown T, e.g. the Dufour flux with a lagged coefficient);
+    the Neumann data g then prescribe ``(k grad T + F).n``.
     neumann: (inward flux g, ds or dS) pairs, ``k dT/dn = g`` (on an interior facet set
     ``dS``: a surface heater of g per unit area);
     robin: (h, T_ambient, ds) triples, ``-k dT/dn = h (T - T_ambient)``;
@@ -49,6 +53,8 @@ def heat_forms(T, v, conductivity, source, dx, *, neumann: Sequence = (), robin:
         L += q * v * measure
     if velocity is not None:
         a += capacity * ufl.dot(velocity, ufl.grad(T)) * v * dx
+    if extra_flux is not None:
+        L -= ufl.inner(extra_flux, ufl.grad(v)) * dx
     if dt is not None:
         alpha = BDF_COEFFICIENTS[len(history)]
         a += capacity * alpha[0] / dt * T * v * dx

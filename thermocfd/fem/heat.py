@@ -12,6 +12,16 @@ surface source there (``int q s dS``): its whole power goes into the cells on bo
 for a power balance (volumetric sources = sum over the boundaries of the heat leaving,
 heaters counting negative).
 
+Thermodiffusion's reciprocal effect, the Dufour heat flux ``-R T^2 D S_T grad c`` of a
+solute (:class:`DufourCoupling`, derivation in :mod:`thermocfd.physics.onsager`), turns the
+conductive flux into ``k grad T + R T^2 D S_T grad c``; the coefficient is nonlinear in T
+and is taken at the previous Picard iterate. It does not multiply grad T, so each iterate
+is the linear conduction problem with a lagged right-hand side, and the iteration
+contracts by the Dufour-to-Fourier flux ratio times the relative change of
+``T^2 D S_T`` over the temperature range: a few iterations even for an O(1) coupling.
+With the coupling, a heat flux condition prescribes the total heat flux, Dufour part
+included, and k is the Fourier conductivity of the uniform mixture.
+
 Scaled units: lengths by the domain's length scale l, conductivities by k_ref (the
 largest), time by ``t_ref = C_ref l^2 / k_ref``; temperature stays in kelvin.
 """
@@ -29,6 +39,8 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from ..errors import SolverError, ThermocfdError
+from ..physics import DiffusivityLaw, SoretLaw
+from ..physics.onsager import GAS_CONSTANT, dufour_coefficient
 from . import compat
 from .forms import facet_flux_term, heat_forms
 from .linear import DIRECT, LinearSystem, iterative_options, shift_history
@@ -68,6 +80,23 @@ class HeaterPower:
 
 
 BoundaryCondition = Union[FixedTemperature, HeatFlux, ConvectiveCooling, HeaterPower]
+
+
+@dataclass(frozen=True)
+class DufourCoupling:
+    """The Dufour heat flux ``-R T^2 D(T) S_T(T) grad c`` of a solute in the heat equation.
+
+    ``concentration``: a UFL expression on the domain in SI (mol/m^3 with the default
+    ``gas_constant`` R; a number density with k_B), e.g. the transport solver's Function;
+    ``diffusivity``, ``soret``: the solute's laws (``.diffusivity(T)``,
+    ``.soret_coefficient(T)``). A binary gas mixture enters through its dilute equivalent
+    (:class:`thermocfd.physics.onsager.BinaryGasMixture`).
+    """
+
+    concentration: object
+    diffusivity: DiffusivityLaw
+    soret: SoretLaw
+    gas_constant: float = GAS_CONSTANT
 
 
 # --- named facet sets and regions ---------------------------------------------------
@@ -204,7 +233,9 @@ class HeatProblem:
                  boundary_conditions: Sequence[BoundaryCondition], *, source: Coefficient = 0.0,
                  heat_capacity: Coefficient | None = None, velocity=None, degree: int = 1,
                  linear_solver: str = "direct", rtol: float = 1e-12,
-                 conductivity_scale: float | None = None, capacity_scale: float | None = None):
+                 conductivity_scale: float | None = None, capacity_scale: float | None = None,
+                 dufour: DufourCoupling | None = None, picard_rtol: float = 1e-10,
+                 picard_max_iterations: int = 50):
         self.domain = domain
         self.degree = degree
         mesh = domain.mesh
@@ -229,8 +260,23 @@ class HeatProblem:
         if self.velocity is not None and self.capacity is None:
             raise ValueError("advection of heat needs the heat capacity rho*c_p")
 
+        self.dufour = dufour
+        self.picard_rtol, self.picard_max_iterations = picard_rtol, picard_max_iterations
+        self.picard_iterations = 0  # of the last solve
+        self._dufour_flux = None
+        if dufour is not None:
+            # the temperature of the previous Picard iterate, and a switch that leaves the
+            # coupling out of a first solve that has no temperature to lag yet
+            self._lagged = dolfinx.fem.Function(self.V, name="lagged_temperature")
+            self._dufour_on = compat.constant(mesh, 1.0)
+            T_lag = self._lagged
+            coefficient = dufour_coefficient(dufour.diffusivity.diffusivity(T_lag),
+                                             dufour.soret.soret_coefficient(T_lag), T_lag, dufour.gas_constant)
+            self._dufour_flux = self._dufour_on * coefficient / self.k_ref * ufl.grad(dufour.concentration)
+
         self.bcs, self._neumann, self._robin, self._sources = [], [], [], []
         self._dirichlet: list[tuple[str, np.ndarray]] = []  # (boundary, dofs) per FixedTemperature
+        self._fixed_values: list[dolfinx.fem.Function] = []  # their values
         self._boundary_terms: dict[str, list] = {}  # boundary -> flux terms, for boundary_heat_flow
         fdim = mesh.topology.dim - 1
         for bc in boundary_conditions:
@@ -244,6 +290,7 @@ class HeatProblem:
                     value.x.array[:] = bc.value
                 self.bcs.append(dolfinx.fem.dirichletbc(value, dofs))
                 self._dirichlet.append((bc.boundary, dofs))
+                self._fixed_values.append(value)
             elif isinstance(bc, HeatFlux):
                 flux = coefficient_field(domain, bc.value, ell / self.k_ref)
                 for measure in facet_measures(domain, bc.boundary):
@@ -281,7 +328,7 @@ class HeatProblem:
                               neumann=self._neumann, robin=self._robin, velocity=self.velocity,
                               capacity=self.capacity, dt=self._dt if transient else None,
                               history=self._history[:steps_in_history] if transient else (),
-                              sources=self._sources)
+                              sources=self._sources, extra_flux=self._dufour_flux)
             self._ufl_forms[steps_in_history] = (a, L)
             self._systems[steps_in_history] = LinearSystem(a, L, self.bcs, self.temperature,
                                                            self._options, "heat")
@@ -296,9 +343,43 @@ class HeatProblem:
                               "insulated or has a heat flux, so a steady state is unique only up to a constant, "
                               "and exists only if the heat in balances the heat out): give one boundary a "
                               "temperature or convective condition")
-        self._system(0).solve()
+        self._solve(self._system(0))
         self._last_system = 0
         return self.temperature
+
+    def _boundary_temperature_level(self) -> float:
+        """The highest fixed or ambient temperature of the boundary conditions (K)."""
+        local = [float(np.max(value.x.array[dofs], initial=-np.inf))
+                 for value, (_, dofs) in zip(self._fixed_values, self._dirichlet)]
+        local += [float(ambient.value) for _, ambient, _ in self._robin]
+        return self.domain.comm.allreduce(max(local, default=-np.inf), op=MPI.MAX)
+
+    def _solve(self, system: LinearSystem) -> None:
+        """One linear solve, or with the Dufour coupling Picard iterations in its lagged
+        coefficient until the max-norm change of T is below picard_rtol times max |T|."""
+        if self.dufour is None:
+            system.solve()
+            return
+        comm = self.domain.comm
+        if not comm.allreduce(bool(np.any(self.temperature.x.array)), op=MPI.LOR):
+            # no temperature yet: a first solve without the coupling, its coefficient kept
+            # finite (laws such as S_T = alpha/T are singular at 0 K) at a boundary level
+            self._lagged.x.array[:] = self._boundary_temperature_level()
+            self._dufour_on.value = 0.0
+            system.solve()
+            self._dufour_on.value = 1.0
+        for iteration in range(1, self.picard_max_iterations + 1):
+            self._lagged.x.array[:] = self.temperature.x.array
+            system.solve()
+            change = comm.allreduce(float(np.max(np.abs(self.temperature.x.array - self._lagged.x.array),
+                                                 initial=0.0)), op=MPI.MAX)
+            size = comm.allreduce(float(np.max(np.abs(self.temperature.x.array), initial=0.0)), op=MPI.MAX)
+            if change <= self.picard_rtol * size:
+                self.picard_iterations = iteration
+                return
+        raise SolverError(f"heat with the Dufour coupling: the Picard iteration did not converge in "
+                          f"{self.picard_max_iterations} iterations (last change {change:.3g} K): the coupling "
+                          "R T^2 D S_T grad c is too strong for a lagged coefficient")
 
     # --- power balance ----------------------------------------------------------------
     @property
@@ -372,7 +453,7 @@ class HeatProblem:
         system = self._system(steps_in_history)
         system.assemble_for(dt)
         shift_history(self._history, self.temperature)
-        system.solve()
+        self._solve(system)
         self._last_system = steps_in_history
         self._steps += 1
         self.time += dt

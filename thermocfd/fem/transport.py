@@ -262,6 +262,12 @@ class SoretTransportProblem:
         self.time += dt
         return self._update_concentration()
 
+    def temperature_changed(self) -> None:
+        """Reassemble the cached matrices after the temperature Function changed (a
+        steady solve coupled to the heat equation, e.g. with the Dufour term)."""
+        for system in self._systems.values():
+            system.assemble_matrix()
+
     def restart_functions(self) -> dict[str, dolfinx.fem.Function]:
         """The Functions a restart needs: the state, its BDF history (and with a moving
         temperature the temperatures of the history levels)."""
