@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import checkpoint
 from ..errors import SolverError
+from ..physics.internal_states import InternalStateModel
 from .fields import FieldSeries, GridFields
 from .outputs import TrajectoryRecorder, concentration_on_grid, summary_quantities
 from .state import ParticleState, local_batch
@@ -48,6 +49,7 @@ class TrackingConfig:
     record_particles: int = 1000
     cell_axis: int | None = None  # two-wall cell: axis from the hot (lower) to the cold wall
     histogram_bins: int = 20
+    internal_states: InternalStateModel | None = None  # switching states (start: local equilibrium)
 
 
 @dataclass
@@ -61,6 +63,7 @@ class TrackingResult:
     density: np.ndarray  # cloud-in-cell number density on the field grid, 1/m^3
     recorder: TrajectoryRecorder | None = None
     reports: list[AdvanceReport] = field(default_factory=list)
+    state_densities: np.ndarray | None = None  # (n_states,) + grid shape: density of each state, 1/m^3
 
 
 def _first_grid(fields: GridFields | FieldSeries) -> GridFields:
@@ -74,7 +77,8 @@ def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=
         raise ValueError("tracking needs at least one particle")
     for snapshot in fields.snapshots if isinstance(fields, FieldSeries) else [fields]:
         snapshot.check_finite()
-    dt = float(config.dt) if config.dt is not None else suggest_time_step(grid, config.dt_fraction)
+    model = config.internal_states
+    dt = float(config.dt) if config.dt is not None else suggest_time_step(grid, config.dt_fraction, model)
     if config.n_steps is not None:
         n_steps = int(config.n_steps)
     elif config.duration is not None:
@@ -86,7 +90,8 @@ def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=
     tracker = Tracker(fields, dt, backend=config.backend, dtype=np.dtype(config.dtype),
                       scheme=config.scheme, grad_d=config.grad_d,
                       external_force=config.external_force, walls=config.walls,
-                      sticking_probability=config.sticking_probability, seed=config.seed)
+                      sticking_probability=config.sticking_probability, seed=config.seed,
+                      internal_states=model)
     lower = tracker.box_lower if config.initial_lower is None else np.asarray(config.initial_lower)
     upper = tracker.box_upper if config.initial_upper is None else np.asarray(config.initial_upper)
     count, offset = local_batch(config.n_particles, rank, size)
@@ -97,6 +102,8 @@ def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=
         else:
             state = ParticleState.uniform(count, lower, upper, seed=config.seed, id_offset=offset,
                                           dtype=tracker.dtype)
+            if model is not None:
+                state.internal_state = tracker.equilibrium_internal_states(state)
             initial = state.to_host()
             recorder = None
             if config.record_every > 0 and rank == 0:
@@ -132,24 +139,29 @@ def run_tracking(fields: GridFields | FieldSeries, config: TrackingConfig, comm=
         wall = comm.allreduce(wall, op=_mpi_max())
         particle_steps = comm.allreduce(particle_steps)
 
-    summary = density = None
+    summary = density = state_densities = None
     if rank == 0:
         cell = {}
         if config.cell_axis is not None:
             axis = int(config.cell_axis)
             cell = dict(cell_axis=axis, cell_lower=float(tracker.box_lower[axis]),
                         cell_upper=float(tracker.box_upper[axis]), bins=config.histogram_bins)
-        summary = summary_quantities(initial, final, final.time, **cell)
+        summary = summary_quantities(initial, final, final.time, **cell,
+                                     n_states=None if model is None else model.size)
         summary.update(tracking_backend=tracker.backend, tracking_dtype=tracker.dtype.name,
                        tracking_scheme=config.scheme, tracking_dt=dt, tracking_steps=n_steps,
                        tracking_particles=config.n_particles,
                        tracking_particle_steps_per_s=particle_steps / wall if wall > 0 else None,
                        tracking_wall_time_s=wall)
         density = concentration_on_grid(final, grid.origin, grid.spacing, grid.shape)
+        if model is not None:
+            state_densities = np.stack([concentration_on_grid(final, grid.origin, grid.spacing, grid.shape,
+                                                              internal_state=i) for i in range(model.size)])
     if size > 1:
-        summary, density = comm.bcast((summary, density), root=0)
+        summary, density, state_densities = comm.bcast((summary, density, state_densities), root=0)
     return TrackingResult(summary=summary, state=final, initial_positions=initial.positions,
-                          density=density, recorder=recorder, reports=reports)
+                          density=density, recorder=recorder, reports=reports,
+                          state_densities=state_densities)
 
 
 def _steps_between_polls(config: TrackingConfig, fields, tracker: Tracker) -> int:
@@ -176,6 +188,8 @@ def _checkpoint_arrays(state: ParticleState, initial: ParticleState, recorder: T
     arrays = {"positions": host.positions, "ids": host.ids, "status": host.status,
               "initial_positions": initial.positions, "particle_steps": np.array(particle_steps),
               "wall_time_s": np.array(wall)}
+    if host.internal_state is not None:
+        arrays["internal_state"] = host.internal_state
     if recorder is not None:  # rank 0; its first frame is taken before the first step
         arrays.update(frames=np.stack(recorder.frames), frame_times=np.asarray(recorder.times),
                       frame_selection=recorder._selection, frame_ids=recorder.ids)
@@ -185,7 +199,8 @@ def _checkpoint_arrays(state: ParticleState, initial: ParticleState, recorder: T
 def _restored(saved: checkpoint.Checkpoint, config: TrackingConfig, rank: int):
     """(state, initial, recorder, particle_steps, wall) from a checkpoint."""
     a = saved.arrays
-    state = ParticleState(a["positions"], a["ids"], a["status"], saved.step, saved.time)
+    state = ParticleState(a["positions"], a["ids"], a["status"], saved.step, saved.time,
+                          a.get("internal_state"))
     initial = ParticleState(a["initial_positions"], a["ids"].copy(), np.zeros_like(a["status"]))
     recorder = None
     if config.record_every > 0 and rank == 0:

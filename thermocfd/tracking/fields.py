@@ -9,6 +9,12 @@ step costs one trilinear interpolation of four numbers.
 Build one from NumPy callables (:meth:`GridFields.from_callables`, analytic fields for
 tests and simple cases) or from dolfinx Functions (:func:`.sampling.grid_fields_from_dolfinx`).
 Time-dependent fields: :class:`FieldSeries` interpolates linearly between snapshots.
+
+Particles with internal states (:mod:`thermocfd.physics.internal_states`) read
+``[b_x, b_y, b_z, T, D_0, ..., D_3]`` per node instead
+(:meth:`GridFields.state_node_records`): each state's D from its own law at the node T,
+and T itself, from which the kernel evaluates the Arrhenius rates at the particle
+(:func:`state_rate_parameters`).
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ import numpy as np
 
 from ..errors import SolverError
 from ..physics.constants import BOLTZMANN
+from ..physics.internal_states import InternalStateModel
+from .kernels_cpu import MAX_STATES, STATE_RECORD
 
 GRAD_D_MODES = ("trilinear", "grid", "none")
 """How the Ito drift gets its ``grad D``: derivative of the trilinear interpolant of D in
@@ -171,6 +179,29 @@ class GridFields:
         records[..., 3] = self.diffusivity
         return records
 
+    def state_diffusivities(self, model: InternalStateModel) -> np.ndarray:
+        """Each state's D at the nodes, shape ``(model.size,) + shape`` (m^2/s)."""
+        return np.stack([node_diffusivity(state.diffusivity, self.temperature) for state in model.states])
+
+    def state_node_records(self, model: InternalStateModel, dtype=np.float64) -> np.ndarray:
+        """The (nx, ny, nz, STATE_RECORD) array ``[b_x, b_y, b_z, T, D_0, ..., D_3]`` of the
+        internal-state kernels; unused state slots are zero.
+
+        ``b = u - D_T grad T`` with the fields' D_T, which every state shares (zero in the
+        Liang-Busiello-De Los Rios model: the states have no thermophoresis of their own).
+        The Ito ``grad D_i`` and the force drift ``D_i F/(k_B T)`` are added in the kernel,
+        weighted by the time spent in each state.
+        """
+        if model.size > MAX_STATES:
+            raise ValueError(f"the tracker follows at most {MAX_STATES} internal states, the model has {model.size}")
+        records = np.zeros(self.shape + (STATE_RECORD,), dtype=dtype)
+        records[..., :3] = -self.thermal_diffusivity[..., None] * self.grad_temperature
+        if self.velocity is not None:
+            records[..., :3] += self.velocity
+        records[..., 3] = self.temperature
+        records[..., 4:4 + model.size] = np.moveaxis(self.state_diffusivities(model), 0, -1)
+        return records
+
     def check_finite(self) -> None:
         """Refuse fields with NaN or inf nodes: the kernels' NaN guard would stop every
         particle that samples them, and a time step suggested from them is meaningless."""
@@ -243,6 +274,67 @@ class FieldSeries:
         i = int(np.searchsorted(times, t, side="right")) - 1
         weight = (t - times[i]) / (times[i + 1] - times[i])
         return self.snapshots[i].blend(self.snapshots[i + 1], weight)
+
+
+def trilinear(values: np.ndarray, origin: np.ndarray, spacing: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Trilinear interpolation of node values at (N, 3) points, clamped to the grid (as the
+    kernels interpolate)."""
+    shape = np.array(np.shape(values)[:3])
+    g = (np.asarray(points, dtype=np.float64) - origin) / spacing
+    index = np.clip(np.floor(g).astype(np.int64), 0, shape - 2)
+    frac = np.clip(g - index, 0.0, 1.0)
+    out = np.zeros(len(g))
+    for corner in range(8):
+        offset = np.array([(corner >> a) & 1 for a in range(3)])
+        weight = np.prod(np.where(offset == 1, frac, 1.0 - frac), axis=1)
+        idx = index + offset
+        out += weight * values[idx[:, 0], idx[:, 1], idx[:, 2]]
+    return out
+
+
+@dataclass(frozen=True)
+class StateRateParameters:
+    """What the kernels need to evaluate the switching rates and the local equilibrium at
+    a temperature T (arrays padded to MAX_STATES, scaled so that T is the only input).
+
+    ``k_ij = prefactor[i, j] exp(-activation[i, j] / T)`` with ``activation = (B_ij - E_i)/k_B``
+    (K); ``p_j ∝ exp(log_weight[j] - level[j] / T)`` within one ``component`` (states
+    connected by transitions), ``level`` = (E_j - lowest E of the component)/k_B (K), so the
+    exponentials cannot overflow.
+    """
+
+    n_states: int
+    prefactor: np.ndarray
+    activation: np.ndarray
+    log_weight: np.ndarray
+    level: np.ndarray
+    component: np.ndarray
+
+
+def state_rate_parameters(model: InternalStateModel) -> StateRateParameters:
+    """The kernels' rate and equilibrium parameters of an internal-state model."""
+    n = model.size
+    if n > MAX_STATES:
+        raise ValueError(f"the tracker follows at most {MAX_STATES} internal states, the model has {n}")
+    energy = model.energies
+    prefactor = np.zeros((MAX_STATES, MAX_STATES))
+    activation = np.zeros((MAX_STATES, MAX_STATES))
+    nu = model.prefactor_matrix()
+    prefactor[:n, :n] = nu
+    activation[:n, :n] = np.where(nu > 0, (model.barrier_matrix() - energy[:, None]) / BOLTZMANN, 0.0)
+    component = np.arange(MAX_STATES, dtype=np.int32)
+    for _ in range(n):  # label propagation: each state ends with its set's smallest index
+        for i in range(n):
+            for j in range(n):
+                if nu[i, j] > 0:
+                    component[i] = component[j] = min(component[i], component[j])
+    level = np.zeros(MAX_STATES)
+    log_weight = np.zeros(MAX_STATES)
+    for i in range(n):
+        lowest = energy[component[:n] == component[i]].min()
+        level[i] = (energy[i] - lowest) / BOLTZMANN
+        log_weight[i] = np.log(model.degeneracies[i])
+    return StateRateParameters(n, prefactor, activation, log_weight, level, component)
 
 
 def node_diffusivity(diffusivity, T: np.ndarray) -> np.ndarray:

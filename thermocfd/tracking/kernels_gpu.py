@@ -5,6 +5,9 @@ Philox4x32-10 counter layout, inverse-CDF normals in double precision, trilinear
 the ``[b_x, b_y, b_z, D]`` node records, drift schemes, walls, mask and NaN guard. The
 template parameter ``real`` (float or double) is the storage and arithmetic precision of
 positions and fields; in double precision the two backends agree to round-off.
+``advance_states`` is :func:`.kernels_cpu.advance_states_cpu` (particles with internal
+states, node records ``[b_x, b_y, b_z, T, D_0, ..., D_3]``); its jump process runs in
+double precision whatever ``real`` is.
 
 cupy is imported lazily: this module imports without it.
 """
@@ -252,9 +255,225 @@ __global__ void advance(real *__restrict__ pos, signed char *__restrict__ status
     pos[p] = x; pos[n + p] = y; pos[2 * n + p] = z;
     status[p] = (signed char)st;
 }
+
+// --- particles with internal states -------------------------------------------------
+#define MAX_STATES 4
+#define MAX_JUMPS 32
+#define STATE_RECORD 8
+#define PURPOSE_SWITCH 256u
+
+__device__ __forceinline__ void uniforms4(u64 pid, u64 step, u32 purpose, u32 k0, u32 k1, double *u)
+{
+    philox_out r = philox4x32_10((u32)pid, (u32)(pid >> 32), (u32)step, purpose, k0, k1);
+    u[0] = unit_open(r.v[0]); u[1] = unit_open(r.v[1]); u[2] = unit_open(r.v[2]); u[3] = unit_open(r.v[3]);
+}
+
+// normals3 and the block's fourth word (the first waiting time of the state switching).
+__device__ __forceinline__ void normals3_uniform(u64 pid, u64 step, u32 k0, u32 k1,
+                                                 double &n0, double &n1, double &n2, double &u3)
+{
+    philox_out r = philox4x32_10((u32)pid, (u32)(pid >> 32), (u32)step, PURPOSE_NOISE, k0, k1);
+    n0 = inverse_normal_cdf(unit_open(r.v[0]));
+    n1 = inverse_normal_cdf(unit_open(r.v[1]));
+    n2 = inverse_normal_cdf(unit_open(r.v[2]));
+    u3 = unit_open(r.v[3]);
+}
+
+template <typename real>
+__device__ __forceinline__ real sample_temperature(const real *__restrict__ records, int nx, int ny, int nz,
+                                                   real x, real y, real z, real ox, real oy, real oz,
+                                                   real ihx, real ihy, real ihz)
+{
+    int i, j, k; real fx, fy, fz;
+    cell<real>(x, ox, ihx, nx, i, fx);
+    cell<real>(y, oy, ihy, ny, j, fy);
+    cell<real>(z, oz, ihz, nz, k, fz);
+    real t = (real)0;
+    #pragma unroll
+    for (int c = 0; c < 8; ++c) {
+        const int di = c & 1, dj = (c >> 1) & 1, dk = (c >> 2) & 1;
+        const real wx = di ? fx : (real)1 - fx, wy = dj ? fy : (real)1 - fy, wz = dk ? fz : (real)1 - fz;
+        t += wx * wy * wz * __ldg(records + STATE_RECORD * (((long long)(i + di) * ny + (j + dj)) * nz + (k + dk)) + 3);
+    }
+    return t;
+}
+
+template <typename real>
+__device__ __forceinline__ void sample_state(const real *__restrict__ records, int nx, int ny, int nz,
+                                             real x, real y, real z, real ox, real oy, real oz,
+                                             real ihx, real ihy, real ihz, const real *w,
+                                             real &bx, real &by, real &bz, real &t, real &d,
+                                             real &gx, real &gy, real &gz)
+{
+    int i, j, k; real fx, fy, fz;
+    cell<real>(x, ox, ihx, nx, i, fx);
+    cell<real>(y, oy, ihy, ny, j, fy);
+    cell<real>(z, oz, ihz, nz, k, fz);
+    bx = by = bz = t = d = gx = gy = gz = (real)0;
+    #pragma unroll
+    for (int c = 0; c < 8; ++c) {
+        const int di = c & 1, dj = (c >> 1) & 1, dk = (c >> 2) & 1;
+        const real wx = di ? fx : (real)1 - fx, wy = dj ? fy : (real)1 - fy, wz = dk ? fz : (real)1 - fz;
+        const real sx = di ? (real)1 : (real)-1, sy = dj ? (real)1 : (real)-1, sz = dk ? (real)1 : (real)-1;
+        const real wt = wx * wy * wz;
+        const real *r = records + STATE_RECORD * (((long long)(i + di) * ny + (j + dj)) * nz + (k + dk));
+        real n0, n1, n2, tv, d0, d1, d2, d3;
+        load4<real>(r, n0, n1, n2, tv);
+        load4<real>(r + 4, d0, d1, d2, d3);
+        const real dv = w[0] * d0 + w[1] * d1 + w[2] * d2 + w[3] * d3;
+        bx += wt * n0; by += wt * n1; bz += wt * n2; t += wt * tv; d += wt * dv;
+        gx += sx * wy * wz * dv; gy += wx * sy * wz * dv; gz += wx * wy * sz * dv;
+    }
+    gx *= ihx; gy *= ihy; gz *= ihz;
+}
+
+__device__ __forceinline__ double state_rate(int s, int j, double inv_t, const double *__restrict__ prefactor,
+                                             const double *__restrict__ activation)
+{
+    const double nu = prefactor[MAX_STATES * s + j];
+    return nu > 0.0 ? nu * exp(-activation[MAX_STATES * s + j] * inv_t) : 0.0;
+}
+
+// The jump process over one step at frozen rates; w[i] = tau_i / dt. Returns the end state.
+// u_first: the first waiting time's uniform; jump j draws its target and the next waiting
+// time from block PURPOSE_SWITCH + j / 2.
+__device__ __forceinline__ int switch_states(int s, double u_first, double temperature, double dt, int n_states,
+                                             const double *__restrict__ prefactor,
+                                             const double *__restrict__ activation,
+                                             const double *__restrict__ log_weight,
+                                             const double *__restrict__ level,
+                                             const int *__restrict__ component,
+                                             u64 pid, u64 step, u32 k0, u32 k1, double *w)
+{
+    const double inv_t = 1.0 / temperature;
+    double tau[MAX_STATES] = {0.0, 0.0, 0.0, 0.0};
+    double remaining = dt;
+    double u_wait = u_first, u_pick = 0.0;
+    double u[4];
+    for (int jump = 0; jump <= MAX_JUMPS; ++jump) {
+        if (jump == MAX_JUMPS) {  // fast-switching fallback over the rest of the step
+            uniforms4(pid, step, PURPOSE_SWITCH + (u32)(jump >> 1), k0, k1, u);
+            u_pick = u[0];
+            double total = 0.0;
+            for (int j = 0; j < n_states; ++j)
+                if (component[j] == component[s]) total += exp(log_weight[j] - level[j] * inv_t);
+            const double threshold = u_pick * total;
+            double acc = 0.0;
+            int end = s;
+            for (int j = 0; j < n_states; ++j) {
+                if (component[j] == component[s]) {
+                    const double p = exp(log_weight[j] - level[j] * inv_t);
+                    tau[j] += remaining * p / total;
+                    if (acc <= threshold) end = j;
+                    acc += p;
+                }
+            }
+            s = end;
+            break;
+        }
+        double k_total = 0.0;
+        for (int j = 0; j < n_states; ++j) k_total += state_rate(s, j, inv_t, prefactor, activation);
+        if (k_total <= 0.0) { tau[s] += remaining; break; }  // a state with no way out
+        const double wait = -log(u_wait) / k_total;
+        if (wait >= remaining) { tau[s] += remaining; break; }
+        tau[s] += wait;
+        remaining -= wait;
+        if ((jump & 1) == 0) {
+            uniforms4(pid, step, PURPOSE_SWITCH + (u32)(jump >> 1), k0, k1, u);
+            u_pick = u[0]; u_wait = u[1];
+        } else {
+            u_pick = u[2]; u_wait = u[3];
+        }
+        const double threshold = u_pick * k_total;
+        double acc = 0.0;
+        int target = s;
+        for (int j = 0; j < n_states; ++j) {
+            const double k = state_rate(s, j, inv_t, prefactor, activation);
+            if (k > 0.0) {
+                target = j;  // the last connected state also catches round-off in the sum
+                acc += k;
+                if (threshold < acc) break;
+            }
+        }
+        s = target;
+    }
+    const double inv_dt = 1.0 / dt;
+    for (int i = 0; i < MAX_STATES; ++i) w[i] = tau[i] * inv_dt;
+    return s;
+}
+
+template <typename real>
+__global__ void advance_states(real *__restrict__ pos, signed char *__restrict__ status,
+                               signed char *__restrict__ internal, const u64 *__restrict__ ids, long long n,
+                               const real *__restrict__ records, const real *__restrict__ mask,
+                               int nx, int ny, int nz, int use_mask,
+                               real ox, real oy, real oz, real ihx, real ihy, real ihz,
+                               real lox, real loy, real loz, real hix, real hiy, real hiz,
+                               int f0, int f1, int f2, int f3, int f4, int f5,
+                               real s0, real s1, real s2, real s3, real s4, real s5,
+                               u64 seed, u64 step0, int n_steps, real dt, int heun, int trilinear_grad_d,
+                               int n_states, const double *__restrict__ prefactor,
+                               const double *__restrict__ activation, const double *__restrict__ log_weight,
+                               const double *__restrict__ level, const int *__restrict__ component,
+                               real fkx, real fky, real fkz)
+{
+    const long long p = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (p >= n || status[p] != ACTIVE) return;
+    const u32 k0 = (u32)seed, k1 = (u32)(seed >> 32);
+    real x = pos[p], y = pos[n + p], z = pos[2 * n + p];
+    int s = internal[p];
+    const u64 pid = ids[p];
+    int st = ACTIVE;
+    for (int it = 0; it < n_steps; ++it) {
+        const u64 step = step0 + (u64)it;
+        double n0, n1, n2, u_first;
+        normals3_uniform(pid, step, k0, k1, n0, n1, n2, u_first);
+        const real t_here = sample_temperature<real>(records, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz);
+        double wd[MAX_STATES];
+        s = switch_states(s, u_first, (double)t_here, (double)dt, n_states, prefactor, activation, log_weight, level,
+                          component, pid, step, k0, k1, wd);
+        const real w[MAX_STATES] = {(real)wd[0], (real)wd[1], (real)wd[2], (real)wd[3]};
+        real bx, by, bz, tk, d, gx, gy, gz;
+        sample_state<real>(records, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz, w,
+                           bx, by, bz, tk, d, gx, gy, gz);
+        real mobility = d / tk;
+        bx += fkx * mobility; by += fky * mobility; bz += fkz * mobility;
+        if (trilinear_grad_d) { bx += gx; by += gy; bz += gz; }
+        const real sig = sqrt((real)2 * (d > (real)0 ? d : (real)0) * dt);
+        const real wx = sig * (real)n0, wy = sig * (real)n1, wz = sig * (real)n2;
+        if (heun) {
+            const real xp = x + bx * dt + wx, yp = y + by * dt + wy, zp = z + bz * dt + wz;
+            if (isfinite(xp) && isfinite(yp) && isfinite(zp)) {
+                real cx, cy, cz, tc, dc, hx, hy, hz;
+                sample_state<real>(records, nx, ny, nz, xp, yp, zp, ox, oy, oz, ihx, ihy, ihz, w,
+                                   cx, cy, cz, tc, dc, hx, hy, hz);
+                mobility = dc / tc;
+                cx += fkx * mobility; cy += fky * mobility; cz += fkz * mobility;
+                if (trilinear_grad_d) { cx += hx; cy += hy; cz += hz; }
+                bx = (real)0.5 * (bx + cx); by = (real)0.5 * (by + cy); bz = (real)0.5 * (bz + cz);
+            }
+        }
+        real xn = x + bx * dt + wx, yn = y + by * dt + wy, zn = z + bz * dt + wz;
+        if (!(isfinite(xn) && isfinite(yn) && isfinite(zn))) { st = INVALID; break; }
+        u32 hits = 0;
+        const int ex = wall_axis<real>(xn, lox, hix, f0, f1, s0, s1, pid, step, hits, k0, k1);
+        const int ey = wall_axis<real>(yn, loy, hiy, f2, f3, s2, s3, pid, step, hits, k0, k1);
+        const int ez = wall_axis<real>(zn, loz, hiz, f4, f5, s4, s5, pid, step, hits, k0, k1);
+        const int event = ex != ACTIVE ? ex : (ey != ACTIVE ? ey : ez);
+        if (event != ACTIVE) { x = xn; y = yn; z = zn; st = event; break; }
+        if (use_mask && sample_mask<real>(mask, nx, ny, nz, xn, yn, zn, ox, oy, oz,
+                                          ihx, ihy, ihz) < (real)0.5)
+            continue;  // rejected move; the internal state has switched all the same
+        x = xn; y = yn; z = zn;
+    }
+    pos[p] = x; pos[n + p] = y; pos[2 * n + p] = z;
+    internal[p] = (signed char)s;
+    status[p] = (signed char)st;
+}
 """
 
 _NAMES = {np.dtype(np.float32): "advance<float>", np.dtype(np.float64): "advance<double>"}
+_STATE_NAMES = {np.dtype(np.float32): "advance_states<float>", np.dtype(np.float64): "advance_states<double>"}
 
 
 @lru_cache(maxsize=None)
@@ -263,6 +482,16 @@ def _module():
 
     return cupy.RawModule(code=CUDA_SOURCE, options=("--std=c++14",),
                           name_expressions=tuple(_NAMES.values()))
+
+
+@lru_cache(maxsize=None)
+def _states_module():
+    """The same source instantiated for the internal-state kernel (compiled on first use
+    only, so a run without states does not pay for it)."""
+    import cupy
+
+    return cupy.RawModule(code=CUDA_SOURCE, options=("--std=c++14",),
+                          name_expressions=tuple(_STATE_NAMES.values()))
 
 
 def advance_gpu(pos, status, ids, nodes, mask, use_mask: bool, origin, inv_h, box_lo, box_hi,
@@ -288,4 +517,31 @@ def advance_gpu(pos, status, ids, nodes, mask, use_mask: bool, origin, inv_h, bo
             *(np.int32(v) for v in face_kind), *(real(v) for v in stick),
             np.uint64(seed), np.uint64(step0), np.int32(n_steps), real(dt),
             np.int32(bool(heun)), np.int32(bool(trilinear_grad_d)))
+    kernel(grid, (block_size,), args)
+
+
+def advance_states_gpu(pos, status, internal, ids, records, mask, use_mask: bool, origin, inv_h, box_lo,
+                       box_hi, face_kind, stick, seed: int, step0: int, n_steps: int, dt: float, heun: bool,
+                       trilinear_grad_d: bool, n_states: int, prefactor, activation, log_weight, level,
+                       component, force_over_kb, block_size: int = 256) -> None:
+    """Launch the fused internal-state kernel once (arguments as
+    :func:`.kernels_cpu.advance_states_cpu`; ``internal`` int8, ``records`` and the rate
+    tables ``prefactor``, ``activation``, ``log_weight``, ``level`` (float64) and
+    ``component`` (int32) CuPy arrays)."""
+    dtype = np.dtype(pos.dtype)
+    real = dtype.type
+    kernel = _states_module().get_function(_STATE_NAMES[dtype])
+    n = int(pos.shape[1])
+    if n == 0:
+        return
+    nx, ny, nz = (int(v) for v in records.shape[:3])
+    grid = ((n + block_size - 1) // block_size,)
+    args = (pos, status, internal, ids, np.int64(n), records, mask,
+            np.int32(nx), np.int32(ny), np.int32(nz), np.int32(bool(use_mask)),
+            *(real(v) for v in origin), *(real(v) for v in inv_h),
+            *(real(v) for v in box_lo), *(real(v) for v in box_hi),
+            *(np.int32(v) for v in face_kind), *(real(v) for v in stick),
+            np.uint64(seed), np.uint64(step0), np.int32(n_steps), real(dt),
+            np.int32(bool(heun)), np.int32(bool(trilinear_grad_d)), np.int32(n_states),
+            prefactor, activation, log_weight, level, component, *(real(v) for v in force_over_kb))
     kernel(grid, (block_size,), args)

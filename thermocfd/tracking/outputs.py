@@ -19,11 +19,16 @@ class Estimate(NamedTuple):
     stderr: np.ndarray | float
 
 
-def _active_points(state: ParticleState, include_adsorbed: bool = False) -> np.ndarray:
+def _active_points(state: ParticleState, include_adsorbed: bool = False,
+                   internal_state: int | None = None) -> np.ndarray:
     status = to_numpy(state.status)
     keep = status == ACTIVE
     if include_adsorbed:
         keep |= status == 1
+    if internal_state is not None:
+        if state.internal_state is None:
+            raise ValueError("these particles carry no internal state")
+        keep &= to_numpy(state.internal_state) == internal_state
     return to_numpy(state.positions)[:, keep].T
 
 
@@ -52,16 +57,18 @@ def concentration_profile(state: ParticleState, axis: int, lower: float, upper: 
 
 
 def concentration_on_grid(state: ParticleState, origin: Sequence[float], spacing: Sequence[float],
-                          shape: Sequence[int], total_amount: float | None = None) -> np.ndarray:
+                          shape: Sequence[int], total_amount: float | None = None,
+                          internal_state: int | None = None) -> np.ndarray:
     """Cloud-in-cell (trilinear) estimate of the number density at grid nodes (1/m^3).
 
     Each particle carries ``total_amount / N`` (default 1 per particle); node control
     volumes are halved on the boundary, so the estimate integrates to the total.
+    ``internal_state``: count only the particles in that state (the density c_i).
     """
     origin = np.asarray(origin, dtype=np.float64)
     spacing = np.asarray(spacing, dtype=np.float64)
     shape = tuple(int(n) for n in shape)
-    points = _active_points(state)
+    points = _active_points(state, internal_state=internal_state)
     weight = 1.0 if total_amount is None else total_amount / max(state.n, 1)
     g = (points - origin) / spacing
     index = np.clip(np.floor(g).astype(np.int64), 0, np.array(shape) - 2)
@@ -105,6 +112,15 @@ def wall_concentration_ratio(state: ParticleState, axis: int, lower: float, uppe
     hi, hi_err = wall_value(slice(bins - fit_bins, bins), upper)
     ratio = float(np.exp(hi - lo))
     return Estimate(ratio, ratio * float(np.hypot(lo_err, hi_err)))
+
+
+def internal_state_fractions(state: ParticleState, n_states: int) -> Estimate:
+    """Fraction of the in-domain particles in each internal state, with binomial standard
+    errors ``sqrt(f (1 - f) / N)``."""
+    counts = state.state_counts(n_states)
+    total = max(int(counts.sum()), 1)
+    fractions = counts / total
+    return Estimate(fractions, np.sqrt(fractions * (1.0 - fractions) / total))
 
 
 def _displacements(initial: np.ndarray | ParticleState, final: ParticleState) -> np.ndarray:
@@ -190,13 +206,15 @@ class TrajectoryRecorder:
 
 def summary_quantities(initial: np.ndarray | ParticleState, final: ParticleState, elapsed: float,
                        cell_axis: int | None = None, cell_lower: float | None = None,
-                       cell_upper: float | None = None, bins: int = 20) -> dict:
+                       cell_upper: float | None = None, bins: int = 20,
+                       n_states: int | None = None) -> dict:
     """Canonical summary.json entries of a tracking run (SI).
 
     ``msd_diffusivity`` (drift-corrected variance estimate), ``mean_drift_velocity``, the
     particle counts and, for a two-wall cell along ``cell_axis`` with the cold wall at
     ``cell_upper``, ``c_ratio_cold_hot`` from the histogram. Standard errors ride along
-    as ``*_stderr``.
+    as ``*_stderr``. With ``n_states`` (particles with internal states):
+    ``internal_state_counts`` and ``internal_state_fractions`` of the in-domain particles.
     """
     d, d_se = msd_diffusivity(initial, final, elapsed, subtract_drift=True)
     v, v_se = mean_drift_velocity(initial, final, elapsed)
@@ -208,6 +226,11 @@ def summary_quantities(initial: np.ndarray | ParticleState, final: ParticleState
         ratio, ratio_se = wall_concentration_ratio(final, cell_axis, cell_lower, cell_upper, bins)
         out["c_ratio_cold_hot"] = ratio
         out["c_ratio_cold_hot_stderr"] = ratio_se
+    if n_states is not None:
+        fractions, fractions_se = internal_state_fractions(final, n_states)
+        out["internal_state_counts"] = [int(c) for c in final.state_counts(n_states)]
+        out["internal_state_fractions"] = [float(f) for f in fractions]
+        out["internal_state_fractions_stderr"] = [float(e) for e in fractions_se]
     return out
 
 

@@ -12,10 +12,15 @@ Counter layout (four 32-bit words), key layout (two 32-bit words):
 
 ``purpose`` separates independent streams: ``PURPOSE_NOISE`` for the Brownian increments
 of a step, ``PURPOSE_INITIAL`` for initial positions, ``PURPOSE_WALL + k`` for the k-th
-wall-sticking draw within a step. The three Brownian normal variates of a step are the
-inverse normal CDF (Wichura's AS 241, double precision on both backends) of the first
-three output words mapped to the open interval (0, 1); the 32-bit resolution truncates
-them at |z| < 6.3, a 3e-10 tail that no Brownian statistic can see.
+wall-sticking draw within a step (k < 24: three axes of at most 8 reflections),
+``PURPOSE_INITIAL_STATE`` for the initial internal state and ``PURPOSE_SWITCH + b`` for
+the b-th block of switching uniforms within a step (internal states: the first waiting
+time is the fourth word of the PURPOSE_NOISE block, jump j takes its target choice and
+the next waiting time from words 2(j mod 2), 2(j mod 2) + 1 of block j // 2). The
+three Brownian normal variates of a step are the inverse normal CDF (Wichura's AS 241,
+double precision on both backends) of the first three output words mapped to the open
+interval (0, 1); the 32-bit resolution truncates them at |z| < 6.3, a 3e-10 tail that no
+Brownian statistic can see.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ FASTMATH = {"contract", "arcp", "afn"}
 PURPOSE_NOISE = 0
 PURPOSE_INITIAL = 1
 PURPOSE_WALL = 2  # PURPOSE_WALL + k for the k-th wall hit of a step
+PURPOSE_INITIAL_STATE = 64
+PURPOSE_SWITCH = 256  # PURPOSE_SWITCH + b for the b-th block of switching uniforms of a step
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
@@ -144,6 +151,14 @@ def normals3(pid, step, purpose, k0, k1):
     """Three independent N(0, 1) doubles (inverse CDF of the first three Philox words)."""
     u0, u1, u2, _ = uniforms4(pid, step, purpose, k0, k1)
     return inverse_normal_cdf(u0), inverse_normal_cdf(u1), inverse_normal_cdf(u2)
+
+
+@numba.njit(cache=True, fastmath=FASTMATH)
+def normals3_uniform(pid, step, purpose, k0, k1):
+    """:func:`normals3` and the block's fourth word as a U(0, 1) double (the first waiting
+    time of the internal-state switching: a step without a jump costs no extra block)."""
+    u0, u1, u2, u3 = uniforms4(pid, step, purpose, k0, k1)
+    return inverse_normal_cdf(u0), inverse_normal_cdf(u1), inverse_normal_cdf(u2), u3
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)

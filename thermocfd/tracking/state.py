@@ -1,4 +1,4 @@
-"""Particle state: positions, ids, status, step counter (NumPy or CuPy arrays)."""
+"""Particle state: positions, ids, status, internal states, step counter (NumPy or CuPy arrays)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from .kernels_cpu import ACTIVE, ADSORBED, ESCAPED, INVALID
-from .rng import PURPOSE_INITIAL, uniforms
+from .rng import PURPOSE_INITIAL, PURPOSE_INITIAL_STATE, uniforms
 
 STATUS_NAMES = {ACTIVE: "in_domain", ADSORBED: "adsorbed", ESCAPED: "escaped", INVALID: "invalid"}
 
@@ -38,7 +38,10 @@ class ParticleState:
     ``positions`` is (3, N) (structure of arrays: coalesced on GPUs), ``ids`` the uint64
     global particle ids that key the random numbers, ``status`` int8 (ACTIVE, ADSORBED,
     ESCAPED, INVALID), ``step`` the global step counter (also part of the RNG counter, so
-    ``advance(n); advance(m)`` equals ``advance(n + m)``) and ``time`` in s.
+    ``advance(n); advance(m)`` equals ``advance(n + m)``), ``time`` in s, and
+    ``internal_state`` the int8 index of each particle's internal state (None: the
+    particles have none; a tracker with an internal-state model draws them from the local
+    equilibrium on its first advance, :meth:`.Tracker.equilibrium_internal_states`).
     """
 
     positions: np.ndarray
@@ -46,6 +49,7 @@ class ParticleState:
     status: np.ndarray
     step: int = 0
     time: float = 0.0
+    internal_state: np.ndarray | None = None
 
     @classmethod
     def from_points(cls, points: np.ndarray, id_offset: int = 0, dtype=np.float64,
@@ -91,20 +95,43 @@ class ParticleState:
         counts["total"] = int(status.size)
         return counts
 
+    def state_counts(self, n_states: int) -> np.ndarray:
+        """In-domain particles in each internal state, shape (n_states,)."""
+        if self.internal_state is None:
+            raise ValueError("these particles carry no internal state")
+        active = to_numpy(self.status) == ACTIVE
+        return np.bincount(to_numpy(self.internal_state)[active].astype(np.int64), minlength=n_states)
+
     def copy(self) -> "ParticleState":
         return ParticleState(self.positions.copy(), self.ids.copy(), self.status.copy(),
-                             self.step, self.time)
+                             self.step, self.time,
+                             None if self.internal_state is None else self.internal_state.copy())
 
     def to_host(self) -> "ParticleState":
         """A NumPy copy (no-op copy if already on the host)."""
+        internal = None if self.internal_state is None else to_numpy(self.internal_state).copy()
         return ParticleState(to_numpy(self.positions).copy(), to_numpy(self.ids).copy(),
-                             to_numpy(self.status).copy(), self.step, self.time)
+                             to_numpy(self.status).copy(), self.step, self.time, internal)
 
     def concatenate(self, other: "ParticleState") -> "ParticleState":
         """Two batches on the host as one state (same step and time required)."""
         if other.step != self.step:
             raise ValueError("batches must be at the same step")
+        if (self.internal_state is None) != (other.internal_state is None):
+            raise ValueError("either both batches carry internal states or neither")
         a, b = self.to_host(), other.to_host()
+        internal = None if a.internal_state is None else np.concatenate([a.internal_state, b.internal_state])
         return ParticleState(np.concatenate([a.positions, b.positions], axis=1),
                              np.concatenate([a.ids, b.ids]), np.concatenate([a.status, b.status]),
-                             self.step, self.time)
+                             self.step, self.time, internal)
+
+
+def draw_internal_states(populations: np.ndarray, ids: np.ndarray, seed: int) -> np.ndarray:
+    """int8 states drawn from per-particle probabilities ``populations`` (n_states, N);
+    particle i's draw depends on (seed, id) only (one PURPOSE_INITIAL_STATE uniform)."""
+    populations = np.asarray(populations, dtype=np.float64)
+    u = uniforms(np.asarray(ids, dtype=np.uint64), step=0, seed=seed, purpose=PURPOSE_INITIAL_STATE)[0]
+    cumulative = np.cumsum(populations, axis=0)
+    cumulative /= cumulative[-1]
+    states = np.sum(u[None, :] >= cumulative[:-1], axis=0)
+    return states.astype(np.int8)

@@ -10,15 +10,19 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import SolverError
+from ..physics.constants import BOLTZMANN
+from ..physics.internal_states import InternalStateModel
 from . import kernels_cpu
 from .backend import select_backend
-from .fields import GRAD_D_MODES, FieldSeries, GridFields
+from .fields import (GRAD_D_MODES, FieldSeries, GridFields, finite_difference_gradient, state_rate_parameters,
+                     trilinear)
 from .kernels_cpu import FACE_ADSORB, FACE_OPEN, FACE_REFLECT, INVALID
-from .state import ParticleState, to_numpy
+from .state import ParticleState, draw_internal_states, to_numpy
 
 FACE_NAMES = ("x-", "x+", "y-", "y+", "z-", "z+")
 FACE_KINDS = {"reflect": FACE_REFLECT, "adsorb": FACE_ADSORB, "open": FACE_OPEN}
 SCHEMES = ("euler", "heun")
+STATE_GRAD_D_MODES = ("trilinear", "none")  # per-state node gradients ("grid") are not stored
 
 
 @dataclass
@@ -30,19 +34,30 @@ class AdvanceReport:
     particle_steps: int  # active particles at the start times steps
     invalid_new: int  # particles stopped by the NaN guard during this call
     counts: dict[str, int] = field(default_factory=dict)
+    state_counts: list[int] | None = None  # in-domain particles per internal state
 
     @property
     def particle_steps_per_s(self) -> float:
         return self.particle_steps / self.wall_time_s if self.wall_time_s > 0 else float("inf")
 
 
-def suggest_time_step(fields: GridFields, fraction: float = 0.5) -> float:
+def suggest_time_step(fields: GridFields, fraction: float = 0.5,
+                      internal_states: InternalStateModel | None = None) -> float:
     """A dt whose rms diffusive step and largest drift step are ``fraction`` of the finest
-    grid spacing (so a step samples the fields cell by cell)."""
+    grid spacing (so a step samples the fields cell by cell). With ``internal_states`` the
+    largest state D counts; the switching rates do not limit dt (switching is exact
+    within a step)."""
     fields.check_finite()
     h = float(np.min(fields.spacing))
-    d_max = float(np.max(fields.diffusivity))
-    drift = fields.node_records("grid")[..., :3]
+    if internal_states is None:
+        d_max = float(np.max(fields.diffusivity))
+        drift = fields.node_records("grid")[..., :3]
+    else:
+        state_d = fields.state_diffusivities(internal_states)
+        d_max = float(np.max(state_d))
+        # The state-averaged drift is bounded by b plus the steepest state's grad D.
+        steepest = np.max(np.abs(np.stack([finite_difference_gradient(d, fields.spacing) for d in state_d])), axis=0)
+        drift = np.abs(fields.state_node_records(internal_states)[..., :3]) + steepest
     with np.errstate(over="ignore"):
         v_max = float(np.max(np.linalg.norm(drift, axis=-1)))
     if not np.isfinite(v_max):
@@ -104,6 +119,13 @@ class Tracker:
     ``sticking_probability`` for adsorbing faces (one value, six, or a mapping);
     ``seed`` keys the random numbers; ``steps_per_launch`` caps the steps fused into one
     GPU launch; ``field_update_steps``: how often a FieldSeries is re-blended.
+
+    ``internal_states`` (an :class:`.InternalStateModel`, at most ``MAX_STATES`` states):
+    each particle carries a state i and moves with ``dX = [b + grad D_i + D_i F/(k_B T)] dt
+    + sqrt(2 D_i) dW`` (``b = u - D_T grad T`` of the fields, D_T zero for states without
+    thermophoresis of their own), switching i -> j at the Arrhenius rate ``k_ij(T(X))``;
+    the jump process within a step is exact (:mod:`.kernels_cpu`). The fields' own
+    ``diffusivity`` is then unused: each state's D comes from its law at the node T.
     """
 
     def __init__(self, fields: GridFields | FieldSeries, dt: float, *, backend: str = "auto",
@@ -112,7 +134,8 @@ class Tracker:
                  box_lower: Sequence[float] | None = None, box_upper: Sequence[float] | None = None,
                  walls: str | Sequence[str] | Mapping[str, str] = "reflect",
                  sticking_probability: float | Sequence[float] | Mapping[str, float] = 1.0,
-                 seed: int = 0, steps_per_launch: int = 200, field_update_steps: int = 10):
+                 seed: int = 0, steps_per_launch: int = 200, field_update_steps: int = 10,
+                 internal_states: InternalStateModel | None = None):
         if not dt > 0:
             raise ValueError(f"time step must be positive, got {dt}")
         if scheme not in SCHEMES:
@@ -121,6 +144,11 @@ class Tracker:
             raise ValueError(f"grad_d must be one of {GRAD_D_MODES}, got {grad_d!r}")
         if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError("dtype must be float32 or float64")
+        if internal_states is not None and grad_d not in STATE_GRAD_D_MODES:
+            raise ValueError(f"with internal states grad_d must be one of {STATE_GRAD_D_MODES}, got {grad_d!r}")
+        self.internal_states = internal_states
+        self._rates = None if internal_states is None else state_rate_parameters(internal_states)
+        self._device_tables = None  # the rate tables in GPU memory, uploaded on the first launch
         self.fields = fields
         self.dt = float(dt)
         self.backend = select_backend(backend)
@@ -133,6 +161,13 @@ class Tracker:
         self.external_force = None if external_force is None else \
             np.asarray(external_force, dtype=np.float64).reshape(3)
         grid = fields.snapshots[0] if isinstance(fields, FieldSeries) else fields
+        if internal_states is not None and np.any(grid.thermal_diffusivity != 0.0):
+            # Most likely the fields were built with the model's own fast-switching Soret law,
+            # which the state switching reproduces: counting it again doubles the effect.
+            warnings.warn("particle tracker: the fields carry a thermal diffusivity D_T and the particles have "
+                          "internal states: every state also drifts with -D_T grad T; build the fields without a "
+                          "Soret law unless the states have a thermophoresis of their own", RuntimeWarning,
+                          stacklevel=2)
         self.box_lower = grid.lower if box_lower is None else np.asarray(box_lower, dtype=np.float64)
         self.box_upper = grid.upper if box_upper is None else np.asarray(box_upper, dtype=np.float64)
         tol = 1e-9 * np.max(grid.upper - grid.lower)
@@ -150,7 +185,9 @@ class Tracker:
         if self.dtype == np.float32:
             # float32 positions carry ~7 digits: a step much smaller than 1e-5 of the box
             # (where the positions live) would be rounded away.
-            step = np.sqrt(2.0 * float(np.min(grid.diffusivity)) * self.dt)
+            d_min = np.min(grid.diffusivity) if internal_states is None else \
+                np.min(grid.state_diffusivities(internal_states))
+            step = np.sqrt(2.0 * float(d_min) * self.dt)
             extent = float(np.max(np.abs(np.concatenate([self.box_lower, self.box_upper]))))
             if step < 1e-5 * extent:
                 warnings.warn(f"float32 positions: the rms Brownian step {step:.3g} m is below "
@@ -160,7 +197,10 @@ class Tracker:
     # --- field upload ------------------------------------------------------------------
     def _prepare(self, grid: GridFields):
         """(nodes, mask, use_mask, origin, inv_h) as arrays of the backend."""
-        nodes = grid.node_records(self.grad_d, self.external_force, self.dtype)
+        if self.internal_states is None:
+            nodes = grid.node_records(self.grad_d, self.external_force, self.dtype)
+        else:
+            nodes = grid.state_node_records(self.internal_states, self.dtype)
         mask = grid.mask_array(self.dtype)
         use_mask = mask is not None
         if mask is None:
@@ -177,24 +217,43 @@ class Tracker:
         return self._prepare(self.fields.at(t))
 
     def _to_backend(self, state: ParticleState) -> None:
+        if self.internal_states is not None and state.internal_state is None:
+            state.internal_state = self.equilibrium_internal_states(state)
         if state.positions.dtype != self.dtype:
             state.positions = state.positions.astype(self.dtype)
-        if self.backend == "gpu" and not state.on_gpu:
+        if self.backend == "gpu":
             import cupy
 
-            state.positions = cupy.ascontiguousarray(cupy.asarray(state.positions))
-            state.ids = cupy.asarray(state.ids)
-            state.status = cupy.asarray(state.status)
-        elif self.backend == "cpu":
+            if not state.on_gpu:
+                state.positions = cupy.ascontiguousarray(cupy.asarray(state.positions))
+                state.ids = cupy.asarray(state.ids)
+                state.status = cupy.asarray(state.status)
+            if state.internal_state is not None:
+                state.internal_state = cupy.ascontiguousarray(cupy.asarray(state.internal_state, dtype=cupy.int8))
+        else:
             state.positions = np.ascontiguousarray(to_numpy(state.positions), dtype=np.float64)
             state.ids = np.ascontiguousarray(to_numpy(state.ids), dtype=np.uint64)
             state.status = np.ascontiguousarray(to_numpy(state.status), dtype=np.int8)
+            if state.internal_state is not None:
+                state.internal_state = np.ascontiguousarray(to_numpy(state.internal_state), dtype=np.int8)
+
+    def equilibrium_internal_states(self, state: ParticleState) -> np.ndarray:
+        """Internal states drawn from the local equilibrium ``p_i(T(X))`` at the particles'
+        positions (T trilinear from the nodes, at ``state.time``); keyed by (seed, id)."""
+        if self.internal_states is None:
+            raise ValueError("this tracker has no internal-state model")
+        grid = self.fields.at(state.time) if isinstance(self.fields, FieldSeries) else self.fields
+        T = trilinear(grid.temperature, grid.origin, grid.spacing, state.points())
+        populations = np.array(self.internal_states.populations(T), dtype=np.float64)
+        return draw_internal_states(populations, to_numpy(state.ids), self.seed)
 
     def _launch(self, state: ParticleState, prepared, n_steps: int) -> None:
         nodes, mask, use_mask, origin, inv_h = prepared
         args = (state.positions, state.status, state.ids, nodes, mask, use_mask, origin, inv_h,
                 self.box_lower, self.box_upper, self.face_kind, self.sticking)
-        if self.backend == "gpu":
+        if self.internal_states is not None:
+            self._launch_states(state, prepared, n_steps)
+        elif self.backend == "gpu":
             from .kernels_gpu import advance_gpu
 
             advance_gpu(*args, self.seed, state.step, n_steps, self.dt,
@@ -203,6 +262,29 @@ class Tracker:
             kernels_cpu.advance_cpu(*args, np.uint64(self.seed), np.uint64(state.step),
                                     np.int64(n_steps), np.float64(self.dt),
                                     self.scheme == "heun", self.grad_d == "trilinear")
+
+    def _launch_states(self, state: ParticleState, prepared, n_steps: int) -> None:
+        records, mask, use_mask, origin, inv_h = prepared
+        rates = self._rates
+        force = np.zeros(3) if self.external_force is None else self.external_force
+        args = (state.positions, state.status, state.internal_state, state.ids, records, mask, use_mask,
+                origin, inv_h, self.box_lower, self.box_upper, self.face_kind, self.sticking)
+        tables = (rates.prefactor, rates.activation, rates.log_weight, rates.level, rates.component)
+        if self.backend == "gpu":
+            import cupy
+
+            from .kernels_gpu import advance_states_gpu
+
+            if self._device_tables is None:
+                self._device_tables = tuple(cupy.asarray(table) for table in tables)
+            advance_states_gpu(*args, self.seed, state.step, n_steps, self.dt, self.scheme == "heun",
+                               self.grad_d == "trilinear", rates.n_states, *self._device_tables,
+                               force / BOLTZMANN)
+        else:
+            kernels_cpu.advance_states_cpu(*args, np.uint64(self.seed), np.uint64(state.step),
+                                           np.int64(n_steps), np.float64(self.dt), self.scheme == "heun",
+                                           self.grad_d == "trilinear", np.int64(rates.n_states), *tables,
+                                           force / BOLTZMANN)
 
     # --- public ----------------------------------------------------------------------
     def advance(self, state: ParticleState, n_steps: int, recorder=None) -> AdvanceReport:
@@ -249,5 +331,7 @@ class Tracker:
             warnings.warn(f"particle tracker: {invalid_new} particle(s) produced a non-finite "
                           "position and were stopped (NaN guard); check the fields and dt",
                           RuntimeWarning, stacklevel=2)
+        state_counts = None if self.internal_states is None else \
+            [int(c) for c in state.state_counts(self.internal_states.size)]
         return AdvanceReport(n_steps=n_steps, wall_time_s=wall, particle_steps=active0 * n_steps,
-                             invalid_new=invalid_new, counts=counts)
+                             invalid_new=invalid_new, counts=counts, state_counts=state_counts)
