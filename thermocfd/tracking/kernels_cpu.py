@@ -160,6 +160,19 @@ def _wall_axis(v, lo, hi, kind_lo, kind_hi, p_lo, p_hi, pid, step, hits, k0, k1)
     return min(max(v, lo), hi), ACTIVE, hits
 
 
+@numba.njit(cache=True, fastmath=FASTMATH)
+def _walls(x, y, z, box_lo, box_hi, face_kind, stick, pid, step, k0, k1):
+    """The box's walls on a new position: (x, y, z, event), event = status or ACTIVE."""
+    hits = 0
+    x, ex, hits = _wall_axis(x, box_lo[0], box_hi[0], face_kind[0], face_kind[1],
+                             stick[0], stick[1], pid, step, hits, k0, k1)
+    y, ey, hits = _wall_axis(y, box_lo[1], box_hi[1], face_kind[2], face_kind[3],
+                             stick[2], stick[3], pid, step, hits, k0, k1)
+    z, ez, hits = _wall_axis(z, box_lo[2], box_hi[2], face_kind[4], face_kind[5],
+                             stick[4], stick[5], pid, step, hits, k0, k1)
+    return x, y, z, (ex if ex != ACTIVE else (ey if ey != ACTIVE else ez))
+
+
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
 def advance_cpu(pos, status, ids, nodes, mask, use_mask, origin, inv_h, box_lo, box_hi,
                 face_kind, stick, seed, step0, n_steps, dt, heun, trilinear_grad_d):
@@ -207,14 +220,7 @@ def advance_cpu(pos, status, ids, nodes, mask, use_mask, origin, inv_h, box_lo, 
             if not (math.isfinite(xn) and math.isfinite(yn) and math.isfinite(zn)):
                 st = INVALID
                 break
-            hits = 0
-            xn, ex, hits = _wall_axis(xn, box_lo[0], box_hi[0], face_kind[0], face_kind[1],
-                                      stick[0], stick[1], pid, step, hits, k0, k1)
-            yn, ey, hits = _wall_axis(yn, box_lo[1], box_hi[1], face_kind[2], face_kind[3],
-                                      stick[2], stick[3], pid, step, hits, k0, k1)
-            zn, ez, hits = _wall_axis(zn, box_lo[2], box_hi[2], face_kind[4], face_kind[5],
-                                      stick[4], stick[5], pid, step, hits, k0, k1)
-            event = ex if ex != ACTIVE else (ey if ey != ACTIVE else ez)
+            xn, yn, zn, event = _walls(xn, yn, zn, box_lo, box_hi, face_kind, stick, pid, step, k0, k1)
             if event != ACTIVE:
                 x = xn
                 y = yn
@@ -446,14 +452,7 @@ def advance_states_cpu(pos, status, internal, ids, records, mask, use_mask, orig
             if not (math.isfinite(xn) and math.isfinite(yn) and math.isfinite(zn)):
                 st = INVALID
                 break
-            hits = 0
-            xn, ex, hits = _wall_axis(xn, box_lo[0], box_hi[0], face_kind[0], face_kind[1],
-                                      stick[0], stick[1], pid, step, hits, k0, k1)
-            yn, ey, hits = _wall_axis(yn, box_lo[1], box_hi[1], face_kind[2], face_kind[3],
-                                      stick[2], stick[3], pid, step, hits, k0, k1)
-            zn, ez, hits = _wall_axis(zn, box_lo[2], box_hi[2], face_kind[4], face_kind[5],
-                                      stick[4], stick[5], pid, step, hits, k0, k1)
-            event = ex if ex != ACTIVE else (ey if ey != ACTIVE else ez)
+            xn, yn, zn, event = _walls(xn, yn, zn, box_lo, box_hi, face_kind, stick, pid, step, k0, k1)
             if event != ACTIVE:
                 x = xn
                 y = yn
