@@ -34,6 +34,9 @@ MINIMAL = {
     "thermoosmotic_flow": {"case": {"kind": "thermoosmotic_flow"}, "geometry": {"length": "20 um"},
                            "temperature": {"hot": "305 K", "cold": "295 K"},
                            "boundary": {"walls": {"flow": {"type": "slip", "slip_coefficient": 3e-10}}}},
+    "aerosol": {"case": {"kind": "aerosol"}, "geometry": {"shape": "wafer", "width": "20 mm", "gap": "10 mm"},
+                "temperature": {"hot": "343 K", "cold": "293 K"}, "gravity": [0, -9.81, 0],
+                "gas": {"strain_rate": "10 1/s"}, "aerosol": {"diameter": "1 um"}},
 }
 
 # a valid value for every key of every section (what a user might write)
@@ -56,6 +59,10 @@ SECTIONS = {
     "gravity": [0, 0, -9.81],
     "region": {"fluid": {"material": "fluid"}},
     "boundary": {"hot": {"thermal": {"type": "temperature", "value": 305.0}}},
+    "gas": {"species": "argon", "pressure": "2 atm", "strain_rate": "5 1/s"},
+    "aerosol": {"diameter": "0.5 um", "density": 2000.0, "thermal_conductivity": 1.0, "creep_coefficient": 1.1,
+                "temperature_jump_coefficient": 2.0, "momentum_exchange_coefficient": 1.1, "release_height": "5 mm",
+                "integrator": "overdamped"},
 }
 
 

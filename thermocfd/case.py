@@ -29,6 +29,10 @@ from pydantic.functional_serializers import PlainSerializer
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 from . import physics
+from .physics.constants import AVOGADRO
+from .physics.diffusivity import EffectiveDiffusivity
+from .physics.internal_states import InternalState, InternalStateModel, Transition
+from .physics.onsager import ThermalDiffusionFactorSoret
 from .errors import MISSING, CaseError
 from .physics import water
 from .units import to_si
@@ -132,6 +136,19 @@ SORET_LAWS: _LawTable = {
     "constant": (physics.ConstantSoret, {"value": ("1/K", None)}),
     "piazza": (physics.PiazzaSoret, {"s_inf": ("1/K", None), "t_star": ("K", _kelvin), "t0": ("K", _positive)}),
     "heat_of_transport": (physics.HeatOfTransportSoret, {"heat_of_transport": ("J", None)}),
+    "bead_size": (physics.SizeScalingSoret, {"value": ("1/K", None), "reference_radius": ("m", _positive),
+                                             "radius": ("m", _positive), "exponent": ("", None)}),
+    "polymer": (physics.MolarMassScalingSoret, {"value": ("1/K", None), "reference_molar_mass": ("kg/mol", _positive),
+                                                "molar_mass": ("kg/mol", _positive), "exponent": ("", None)}),
+    "tabulated": (physics.TabulatedSoret, {"temperatures": ("K", None), "values": ("1/K", None)}),
+    # a gas component: S_T = alpha_T / T
+    "thermal_diffusion_factor": (ThermalDiffusionFactorSoret, {"alpha": ("", None)}),
+}
+SLIP_LAWS: _LawTable = {
+    "constant": (physics.ConstantSlip, {"value": ("m^2/(s*K)", None)}),
+    "linear": (physics.LinearSlip, {"value": ("m^2/(s*K)", None), "reference_temperature": ("K", _kelvin),
+                                    "slope": ("m^2/(s*K^2)", None)}),
+    "tabulated": (physics.TabulatedSlip, {"temperatures": ("K", None), "values": ("m^2/(s*K)", None)}),
 }
 VISCOSITY_LAWS: _LawTable = {
     "constant": (physics.ConstantViscosity, {"value": ("Pa*s", _positive)}),
@@ -152,7 +169,7 @@ DENSITY_LAWS = _property_laws("kg/m^3", _positive, water.WaterDensity)
 CONDUCTIVITY_LAWS = _property_laws("W/(m*K)", _positive, water.WaterThermalConductivity)
 HEAT_CAPACITY_LAWS = _property_laws("J/(kg*K)", _positive, water.WaterHeatCapacity)
 EXPANSION_LAWS = _property_laws("1/K", None, water.WaterThermalExpansion)
-ALL_LAWS = (SORET_LAWS, VISCOSITY_LAWS, DIFFUSIVITY_LAWS, DENSITY_LAWS, CONDUCTIVITY_LAWS, HEAT_CAPACITY_LAWS,
+ALL_LAWS = (SORET_LAWS, SLIP_LAWS, VISCOSITY_LAWS, DIFFUSIVITY_LAWS, DENSITY_LAWS, CONDUCTIVITY_LAWS, HEAT_CAPACITY_LAWS,
             EXPANSION_LAWS)
 
 
@@ -189,16 +206,22 @@ def parse_law(value: object, laws: _LawTable, unit: str, check=None):
     for parameter, (parameter_unit, parameter_check) in parameters.items():
         if parameter not in value:
             raise _LawProblem(f".{parameter}", MISSING, f"missing parameter of law {name!r}")
+        given = value[parameter]
         try:
-            number = to_si(value[parameter], parameter_unit, "")
+            numbers = [to_si(v, parameter_unit, "") for v in given] if isinstance(given, list) \
+                else [to_si(given, parameter_unit, "")]
         except CaseError as error:
-            raise _LawProblem(f".{parameter}", value[parameter], error.reason) from None
-        if parameter_check is not None and not parameter_check[0](number):
-            raise _LawProblem(f".{parameter}", value[parameter], parameter_check[1])
-        kwargs[parameter] = number
+            raise _LawProblem(f".{parameter}", given, error.reason) from None
+        for number in numbers:
+            if parameter_check is not None and not parameter_check[0](number):
+                raise _LawProblem(f".{parameter}", given, parameter_check[1])
+        kwargs[parameter] = tuple(numbers) if isinstance(given, list) else numbers[0]
     if name == "stokes_einstein":
         kwargs["viscosity"] = physics.WaterViscosity()  # placeholder until [fluid] is known
-    return constructor(**kwargs)
+    try:
+        return constructor(**kwargs)
+    except (ValueError, TypeError) as error:  # the law's own checks (e.g. a table's temperatures)
+        raise _LawProblem("", value, str(error)) from None
 
 
 def law_to_dict(law: Any) -> dict[str, Any]:
@@ -300,8 +323,20 @@ class ParticleBoxGeometry(Section):
     height: Optional[Length] = Field(None, description="box height near a wall (default h + 10 a)")
 
 
+class WaferGeometry(Section):
+    """A heated wafer (z = 0 in 3D; y = 0 of the 2D section) under a showerhead at height
+    ``gap``: the planar stagnation-point flow of kind 'aerosol'; boundaries wafer,
+    showerhead, sides (x = +-width/2, where the gas leaves)."""
+
+    shape: Literal["wafer"]
+    width: Length = Field(description="wafer (and showerhead) width W")
+    gap: Length = Field(description="showerhead-to-wafer distance H")
+    dimension: Literal[2] = 2
+
+
 GEOMETRIES = {model.model_fields["shape"].annotation.__args__[0]: model
-              for model in (TwoWallCellGeometry, ChamberGeometry, ChannelGeometry, ChipGeometry, ParticleBoxGeometry)}
+              for model in (TwoWallCellGeometry, ChamberGeometry, ChannelGeometry, ChipGeometry, ParticleBoxGeometry,
+                            WaferGeometry)}
 
 
 def _geometry_tag(value: Any) -> str | None:
@@ -354,7 +389,8 @@ class ParticleSection(Section):
     """A resolved spherical particle (phoretic_particle)."""
 
     radius: Length
-    slip_coefficient: Quantity("m^2/(s*K)") = Field(description="thermo-osmotic chi; > 0: fluid creeps to hot")
+    slip_coefficient: Law(SLIP_LAWS, "m^2/(s*K)") = Field(description="thermo-osmotic chi (or a law chi(T)); > 0: "
+                                                           "fluid creeps to hot")
     thermal_conductivity: Quantity("W/(m*K)", POSITIVE) = 0.6
     density: Optional[Quantity("kg/m^3", POSITIVE)] = Field(None, description="for gravity minus buoyancy")
     wall_distance: Optional[Length] = Field(None, description="centre-to-wall distance h to a plane wall z = 0")
@@ -414,10 +450,140 @@ class LaserSection(Section):
                                                 "[[0, 'off'], ['5 s', 'on'], ['35 s', 'off']] (default: on)")
 
 
+def _energy(value):
+    """An energy per particle in J; a molar energy ("2 kJ/mol") is divided by N_A."""
+    try:
+        return to_si(value, "J", "")
+    except CaseError as error:
+        if not (isinstance(value, str) and error.reason.startswith("wrong unit")):
+            raise ValueError(error.reason) from None
+    try:
+        return to_si(value, "J/mol", "") / AVOGADRO
+    except CaseError:
+        raise ValueError("wrong unit: expected an energy per particle (J, eV, zJ) or per mole (kJ/mol)") from None
+
+
+Energy = Annotated[float, BeforeValidator(_energy), pydantic.WithJsonSchema(
+    {"anyOf": [{"type": "number"}, {"type": "string"}], "description": "J per particle, or a string with a unit: "
+     "'4.1 zJ', '25 meV', '2.5 kJ/mol'"})]
+
+
+class StateSpec(Section):
+    """One internal state of the solute (DESIGN.md, internal-state thermophoresis)."""
+
+    energy: Energy = Field(description="E_i per particle (J, eV, zJ) or per mole (kJ/mol)")
+    degeneracy: Quantity("", POSITIVE) = Field(1.0, description="g_i (entropy k_B ln g_i)")
+    diffusivity: Law(DIFFUSIVITY_LAWS, "m^2/s", _positive) = Field(description="D_i: a constant or a law")
+
+
+class TransitionSpec(Section):
+    """Switching between two states over a barrier, Arrhenius at the local temperature."""
+
+    between: Annotated[list[Str], Field(min_length=2, max_length=2)] = Field(
+        description="the two state names [i, j]; rate_prefactor is nu for i -> j, the reverse follows from "
+        "detailed balance")
+    barrier: Energy = Field(description="B_ij (J or kJ/mol): k_ij = nu exp(-(B_ij - E_i)/(k_B T))")
+    rate_prefactor: Quantity("1/s", POSITIVE) = Field(description="nu_ij (1/s)")
+
+
 class SoluteSection(Section):
-    diffusivity: Law(DIFFUSIVITY_LAWS, "m^2/s", _positive)
-    soret_coefficient: Law(SORET_LAWS, "1/K")
+    diffusivity: Optional[Law(DIFFUSIVITY_LAWS, "m^2/s", _positive)] = Field(
+        None, description="D: a constant or a law (not with states)")
+    soret_coefficient: Optional[Law(SORET_LAWS, "1/K")] = Field(None, description="S_T: a constant or a law "
+                                                                "(not with states)")
     initial_concentration: Quantity("mol/m^3", POSITIVE) = 1.0
+    states: dict[str, StateSpec] = Field(default_factory=dict, description="internal states by name: the "
+                                         "species switches among them (replaces diffusivity and soret_coefficient)")
+    transitions: list[TransitionSpec] = Field(default_factory=list, description="with states: the switching "
+                                              "pairs, connecting every state")
+    dufour: Bool = Field(False, description="steady soret_cell: the solute's Dufour heat flux -R T^2 D S_T grad c "
+                         "in the heat equation (Onsager reciprocity), solved coupled both ways")
+
+    @model_validator(mode="after")
+    def _one_description(self):
+        if self.states:
+            for key in ("diffusivity", "soret_coefficient"):
+                if getattr(self, key) is not None:
+                    raise _LawProblem(f".{key}", MISSING, "not used with solute.states: each state has its own "
+                                      "diffusivity, and the states make the Soret effect")
+            if len(self.states) < 2:
+                raise _LawProblem(".states", MISSING, "give at least two states (one state is an ordinary "
+                                  "solute: use solute.diffusivity and solute.soret_coefficient)")
+            self._check_transitions()
+        else:
+            if self.transitions:
+                raise _LawProblem(".transitions", MISSING, "not used without solute.states")
+            for key in ("diffusivity", "soret_coefficient"):
+                if getattr(self, key) is None:
+                    raise _LawProblem(f".{key}", MISSING, "missing (or describe the species by its "
+                                      "internal states: [solute.states.NAME])")
+        return self
+
+    def _check_transitions(self) -> None:
+        names = list(self.states)
+        if not self.transitions:
+            raise _LawProblem(".transitions", MISSING, "missing: states need transitions "
+                              "([[solute.transitions]] between = [i, j], barrier, rate_prefactor)")
+        linked, seen = {names[0]}, set()
+        for n, transition in enumerate(self.transitions):
+            for name in transition.between:
+                if name not in self.states:
+                    raise _LawProblem(f".transitions[{n}].between", name, "not a state; states are "
+                                      f"{', '.join(names)}")
+            pair = frozenset(transition.between)
+            if len(pair) < 2:
+                raise _LawProblem(f".transitions[{n}].between", transition.between, "a transition joins two "
+                                  "different states")
+            if pair in seen:
+                raise _LawProblem(f".transitions[{n}].between", transition.between, "this pair is given twice")
+            seen.add(pair)
+        for _ in names:  # grow the connected set
+            for transition in self.transitions:
+                if set(transition.between) & linked:
+                    linked |= set(transition.between)
+        if len(linked) < len(names):
+            raise _LawProblem(".transitions", MISSING, "the transitions do not connect state(s) "
+                              f"{', '.join(sorted(set(names) - linked))}: without a path between them the "
+                              "populations are undefined")
+
+    @property
+    def internal_states(self) -> InternalStateModel | None:
+        """The states and transitions as a model, or None for an ordinary solute."""
+        if not self.states:
+            return None
+        names = list(self.states)
+        states = tuple(InternalState(name, spec.energy, spec.diffusivity, spec.degeneracy)
+                       for name, spec in self.states.items())
+        transitions = tuple(Transition(names.index(t.between[0]), names.index(t.between[1]), t.barrier,
+                                       t.rate_prefactor) for t in self.transitions)
+        return InternalStateModel(states, transitions)
+
+    def diffusivity_laws(self) -> list:
+        """The diffusivity laws given: the solute's, or one per state."""
+        return [self.diffusivity] if not self.states else [spec.diffusivity for spec in self.states.values()]
+
+    def bind_viscosity(self, viscosity) -> None:
+        """Stokes-Einstein laws take [fluid]'s viscosity law (known only after validation)."""
+        import dataclasses
+
+        def bound(law):
+            return dataclasses.replace(law, viscosity=viscosity) if hasattr(law, "viscosity") else law
+
+        self.diffusivity = None if self.diffusivity is None else bound(self.diffusivity)
+        for spec in self.states.values():
+            spec.diffusivity = bound(spec.diffusivity)
+
+    @property
+    def diffusivity_law(self):
+        """D(T) of the total density: the solute's law, or <D>_p of its states (fast switching)."""
+        model = self.internal_states
+        return self.diffusivity if model is None else EffectiveDiffusivity(model)
+
+    @property
+    def soret_law(self):
+        """S_T(T): the solute's law, or the states' fast-switching limit Cov(D, E)/(k_B T^2 <D>)."""
+        model = self.internal_states
+        return self.soret_coefficient if model is None else model
 
 
 class TimeSection(Section):
@@ -454,6 +620,29 @@ class TrackingSection(Section):
     trajectories: Annotated[Int, at_least(0)] = Field(200, description="particles whose paths are written (VTP)")
     particle_radius: Optional[Length] = Field(None, description="for sedimentation")
     particle_density: Optional[Quantity("kg/m^3", POSITIVE)] = Field(None, description="for sedimentation")
+
+
+class GasSection(Section):
+    """The gas of kind 'aerosol' (ideal gas, Sutherland laws: thermocfd/physics/gases.py)."""
+
+    species: Literal["air", "nitrogen", "argon"] = "air"
+    pressure: Quantity("Pa", POSITIVE) = Field(101325.0, description="absolute pressure")
+    strain_rate: Quantity("1/s", POSITIVE) = Field(10.0, description="a of the stagnation flow u = a x f'(eta) "
+                                                  "(the showerhead's downflow divided by about the gap)")
+
+
+class AerosolSection(Section):
+    """Aerosol particles (kind 'aerosol'); Talbot's thermophoresis constants (Talbot et al. 1980)."""
+
+    diameter: Length
+    density: Quantity("kg/m^3", POSITIVE) = Field(1050.0, description="default: polystyrene latex")
+    thermal_conductivity: Quantity("W/(m*K)", POSITIVE) = Field(0.12, description="default: polystyrene")
+    creep_coefficient: Quantity("", POSITIVE) = Field(1.17, description="Talbot's Cs")
+    temperature_jump_coefficient: Quantity("", POSITIVE) = Field(2.2, description="Talbot's Ct")
+    momentum_exchange_coefficient: Quantity("", POSITIVE) = Field(1.146, description="Talbot's Cm")
+    release_height: Optional[Length] = Field(None, description="where the particles enter (default 0.8 gap)")
+    integrator: Literal["auto", "overdamped", "inertial"] = Field(
+        "auto", description="auto: overdamped (Brownian) when the relaxation time is below 0.01 tracking.time_step")
 
 
 def _memory_size(value):
@@ -597,7 +786,8 @@ class PressureBC(Section):
 
 class SlipBC(Section):
     type: Literal["slip"]
-    slip_coefficient: Quantity("m^2/(s*K)") = Field(description="thermo-osmotic chi; > 0: fluid creeps to hot")
+    slip_coefficient: Law(SLIP_LAWS, "m^2/(s*K)") = Field(description="thermo-osmotic chi (or a law chi(T)); > 0: "
+                                                           "fluid creeps to hot")
 
 
 FlowBC = Annotated[Union[NoSlipBC, InflowBC, PressureBC, SlipBC], Field(discriminator="type")]
@@ -730,11 +920,13 @@ KIND_USAGE: dict[str, dict[str, Any]] = {
                    "temperature": ALL, "solute": ALL, "time": {"transient", "end", "steps", "scheme"},
                    "solver": LINEAR_SOLVER_KEYS, "boundary": {"thermal", "solute"}, "region": ALL},
     "tracking": {**COMMON, "mesh": ALL, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity", "density"},
-                 "temperature": ALL, "solute": ALL, "solver": LINEAR_SOLVER_KEYS, "gravity": ALL,
+                 "temperature": ALL, "solver": LINEAR_SOLVER_KEYS, "gravity": ALL,
+                 "solute": {"diffusivity", "soret_coefficient", "initial_concentration", "states", "transitions"},
                  "tracking": {"particles", "duration", "time_step", "scheme", "backend", "precision", "seed", "bins",
                   "trajectories", "particle_radius", "particle_density"},
                  "boundary": {"thermal", "particles"}},
-    "convection": {**COMMON, "geometry": ALL, "fluid": ALL, "temperature": ALL, "solute": ALL, "laser": ALL,
+    "convection": {**COMMON, "geometry": ALL, "fluid": ALL, "temperature": ALL,
+                   "solute": {"diffusivity", "soret_coefficient", "initial_concentration"}, "laser": ALL,
                    "time": ALL, "flow": {"inertia", "newton_max_iterations"}, "gravity": ALL, "solver": ALL,
                    "probe": ALL,
                    "tracking": {"enabled", "particles", "duration", "time_step", "scheme", "backend", "precision",
@@ -745,19 +937,26 @@ KIND_USAGE: dict[str, dict[str, Any]] = {
                           "solver": {"linear_solver", "max_memory"}},
     "thermoosmotic_flow": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity"},
                            "temperature": ALL, "solver": {"linear_solver", "max_memory"}, "boundary": {"thermal", "flow"}},
+    "aerosol": {**COMMON, "mesh": {"resolution", "degree"}, "geometry": ALL, "temperature": ALL, "gas": ALL,
+                "aerosol": ALL, "gravity": ALL, "tracking": {"particles", "duration", "time_step", "backend", "seed"},
+                "boundary": {"particles"}},
 }
 KIND_SHAPES = {"soret_cell": ("two_wall_cell",), "tracking": ("two_wall_cell",),
                "convection": ("two_wall_cell", "chamber", "channel", "chip"),
-               "phoretic_particle": ("particle_box",), "thermoosmotic_flow": ("two_wall_cell",)}
+               "phoretic_particle": ("particle_box",), "thermoosmotic_flow": ("two_wall_cell",),
+               "aerosol": ("wafer",)}
 # temperature keys each shape uses (a mesh file: the kind's entry under None)
 SHAPE_TEMPERATURES = {"two_wall_cell": ("hot", "cold"), "chamber": ("ambient",), "channel": ("ambient",),
-                      "chip": ("ambient",), "particle_box": ("reference", "gradient")}
+                      "chip": ("ambient",), "particle_box": ("reference", "gradient"),
+                      "wafer": ("hot", "cold")}
 FILE_TEMPERATURES = {"soret_cell": ("hot", "cold"), "tracking": ("hot", "cold"), "convection": ("reference",),
-                     "phoretic_particle": ("reference", "gradient"), "thermoosmotic_flow": ("hot", "cold")}
+                     "phoretic_particle": ("reference", "gradient"), "thermoosmotic_flow": ("hot", "cold"),
+                     "aerosol": ("hot", "cold")}
 WHY_UNUSED = {"gravity": "it has no flow", "laser": "only chamber and chip geometries of kind 'convection' are "
               "laser-heated", "particle": "only kind 'phoretic_particle' resolves a particle",
               "time": "it is steady", "tracking": "it tracks no particles", "flow": "it has no flow",
-              "solute": "it has no solute", "region": "its regions are fixed"}
+              "solute": "it has no solute", "region": "its regions are fixed", "gas": "only kind 'aerosol' has a gas",
+              "aerosol": "only kind 'aerosol' tracks aerosol particles"}
 
 
 def _has_solids(case: "Case") -> bool:
@@ -765,7 +964,7 @@ def _has_solids(case: "Case") -> bool:
 
 
 def _stokes_einstein(case: "Case") -> bool:
-    return case.solute is not None and hasattr(case.solute.diffusivity, "radius")
+    return case.solute is not None and any(hasattr(law, "radius") for law in case.solute.diffusivity_laws())
 
 
 def _sedimentation(case: "Case") -> bool:
@@ -791,6 +990,8 @@ CONDITIONAL_KEYS = [
      "without gravity the particle has no weight"),
     (("soret_cell", "tracking", "convection"), "solver", "rtol", lambda case: case.solver.linear_solver != "direct",
      "only the iterative linear solver uses it"),
+    (("soret_cell",), "solute", "dufour", lambda case: not case.time.transient and not case.solute.states,
+     "the Dufour coupling is solved for the steady cell of an ordinary solute (not transient, not with states)"),
     (("convection",), "solver", "continuation", lambda case: not case.time.transient,
      "a transient run needs no continuation"),
     (("convection",), "time", "outputs", lambda case: case.time.transient, "the run is steady"),
@@ -821,12 +1022,20 @@ CONDITIONAL_KEYS += [(("convection",), "tracking", key, lambda case: bool(case.t
                       "tracking is off (tracking.enabled = true tracks particles in the flow)") for key in _TRACKING_KEYS]
 
 
+CONDITIONAL_KEYS += [(("aerosol",), "output", key, lambda case: False, why) for key, why in (
+    ("checkpoint_interval", "the aerosol run is short and writes no checkpoints"),
+    ("checkpoint_steps", "the aerosol run is short and writes no checkpoints"),
+    ("snapshots", "the aerosol run is steady"), ("animation", "the aerosol run is steady"))]
+
+
 def condition_families(case: "Case") -> set[str]:
     """The boundary-condition families a case uses (particles only where particles are tracked)."""
     used = KIND_USAGE[case.kind].get("boundary")
     families = set(used) if isinstance(used, set) else set()
     if case.kind == "convection" and not case.tracking.enabled:
         families.discard("particles")
+    if case.solute is not None and case.solute.states:  # a closed cell: no-flux walls only
+        families.discard("solute")
     return families
 
 
@@ -855,6 +1064,9 @@ def reject_inactive(case: "Case") -> None:
                                                                        and case.time.transient):
             raise CaseError(f"boundary.{name}.thermal.schedule", MISSING, "has no effect here: only a transient "
                             "convection run (time.transient = true) follows schedules")
+        if spec.solute is not None and case.solute is not None and case.solute.states:
+            raise CaseError(f"boundary.{name}.solute", MISSING, "has no effect here: a species with internal "
+                            "states lives in a closed cell (no-flux walls)")
         if spec.particles is not None and "particles" not in condition_families(case):
             raise CaseError(f"boundary.{name}.particles", MISSING, "has no effect here: tracking is off "
                             "(tracking.enabled = true tracks particles in the flow)")
@@ -884,6 +1096,8 @@ class Case(Section):
     boundary: dict[str, BoundarySpec] = Field(default_factory=dict, description="conditions per boundary name")
     region: dict[str, RegionSpec] = Field(default_factory=dict, description="material and sources per region name")
     probe: dict[str, ProbeSpec] = Field(default_factory=dict, description="transient: named probes (probes.csv)")
+    gas: GasSection = Field(default_factory=GasSection)
+    aerosol: Optional[AerosolSection] = None
     source: Optional[str] = Field(None, exclude=True, description="the case file (set by load_case)")
 
     @property
@@ -926,7 +1140,12 @@ def _unknown_key_reason(key: str, known) -> str:
 
 
 def _section_model(name: str):
-    return {"boundary": BoundarySpec, "region": RegionSpec}.get(name) or Case.model_fields[name].annotation
+    special = {"boundary": BoundarySpec, "region": RegionSpec}.get(name)
+    if special is not None:
+        return special
+    annotation = Case.model_fields[name].annotation
+    inner = [arg for arg in getattr(annotation, "__args__", ()) if isinstance(arg, type) and issubclass(arg, BaseModel)]
+    return inner[0] if inner else annotation  # Optional[Section] -> Section
 
 
 def _error_from_pydantic(error: pydantic.ValidationError, raw: dict) -> CaseError:

@@ -190,7 +190,11 @@ def _coefficient_laws(case):
     yield "fluid.density", fluid.density, "at", "kg/m^3"
     yield "fluid.heat_capacity", fluid.heat_capacity, "at", "J/(kg K)"
     if case.solute is not None:
-        yield "solute.diffusivity", case.solute.diffusivity, "diffusivity", "m^2/s"
+        if case.solute.states:
+            for name, spec in case.solute.states.items():
+                yield f"solute.states.{name}.diffusivity", spec.diffusivity, "diffusivity", "m^2/s"
+        else:
+            yield "solute.diffusivity", case.solute.diffusivity, "diffusivity", "m^2/s"
 
 
 def _samples(case) -> list[float]:
@@ -235,7 +239,7 @@ def _check_soret(case) -> None:
     span = temperature_range(case)
     if span is None:
         return
-    law = case.solute.soret_coefficient
+    law = case.solute.soret_law
     check_soret_span(law, *span, heated=span[1] not in _known_temperatures(case).values())
 
 
@@ -317,6 +321,10 @@ def _cells(case) -> tuple[float, int] | None:
             gap_cells = 0.0
         shell = 4.0 * math.pi * a ** 2 * a / h_surface ** 3  # one radius of graded cells around the sphere
         return TETS_PER_H3 * (volume / h_far ** 3 + shell + gap_cells), 3
+    if shape == "wafer":  # presets.Wafer: a structured grid, 60 resolution cells across the gap
+        n = max(8, round(60 * r))
+        m = max(4, math.ceil(4 * r * g.width / g.gap))
+        return 2.0 * n * m, 2
     return None
 
 
@@ -324,8 +332,9 @@ def _cells(case) -> tuple[float, int] | None:
 # about 4 in 2D, 8 in 3D including edges)
 def _dofs_per_vertex(case, dimension: int) -> float:
     p2 = 4.0 if dimension == 2 else 8.0
-    if case.kind in ("soret_cell", "tracking"):
-        return 1.0 if case.mesh.degree == 1 else p2
+    if case.kind in ("soret_cell", "tracking", "aerosol"):
+        states = len(case.solute.states) if case.solute is not None and case.solute.states else 1
+        return (1.0 if case.mesh.degree == 1 else p2) * states
     if case.kind == "convection":  # Taylor-Hood velocity and pressure with temperature (P2)
         return dimension * p2 + 1.0 + p2
     if case.kind == "phoretic_particle":  # Stokes, Taylor-Hood, plus the particle's rigid modes

@@ -16,7 +16,8 @@ def _pyplot():
     return plt
 
 
-def soret_profile_figure(profile: dict, path: Path, steady: bool, decay=None) -> None:
+def soret_profile_figure(profile: dict, path: Path, steady: bool, decay=None,
+                         reference_label: str = r"steady $\propto e^{-\int S_T\,dT}$") -> None:
     """Temperature and concentration across a Soret cell, with the analytic profile."""
     plt = _pyplot()
     panels = 3 if decay is not None else 2
@@ -27,7 +28,7 @@ def soret_profile_figure(profile: dict, path: Path, steady: bool, decay=None) ->
     axes[1].semilogy(x_um, profile["c"], "o", ms=3, color="tab:blue",
                      label="thermocfd" if steady else "thermocfd (end of run)")
     axes[1].semilogy(x_um, profile["c_reference"], "-", color="black", lw=1,
-                     label=r"steady $\propto e^{-\int S_T\,dT}$")
+                     label=reference_label)
     axes[1].set(xlabel="x (µm)", ylabel="c", title="concentration")
     axes[1].legend(fontsize=8)
     if decay is not None:

@@ -265,6 +265,46 @@ class ParticleBox(Preset):
                                   resolution=case.mesh.resolution)
 
 
+@register
+class Wafer(Preset):
+    """The heated wafer under a showerhead (kind 'aerosol'): particles deposit on the wafer
+    and leave through the showerhead (back-diffusion) and the open sides."""
+
+    shape = "wafer"
+
+    def boundaries(self, case):
+        return ["wafer", "showerhead", "sides"]
+
+    def default_conditions(self, case):
+        return {"wafer": {"particles": {"type": "adsorb"}}, "showerhead": {"particles": {"type": "exit"}},
+                "sides": {"particles": {"type": "exit"}}}
+
+    def check(self, case):
+        if case.aerosol is None:
+            raise CaseError("aerosol", MISSING, "missing required section [aerosol] (with diameter = ...)")
+        t = case.temperature
+        if t.hot <= t.cold:
+            raise CaseError("temperature.hot", t.hot, f"must be above temperature.cold = {t.cold:g} K (the wafer "
+                            "is heated)")
+        release = case.aerosol.release_height
+        if release is not None and release >= case.geometry.gap:
+            raise CaseError("aerosol.release_height", release, f"must be below geometry.gap = {case.geometry.gap:g} m")
+
+    def build(self, case):
+        """A structured x-y section scaled by the gap, x in [0, W/H]: T depends on the height
+        alone, so 60 cells across the gap (times mesh.resolution) and few along x suffice."""
+        import numpy as np
+
+        from .fem.mesh import structured_domain
+
+        g = case.geometry
+        n_gap = max(8, int(round(60 * case.mesh.resolution)))
+        n_width = max(4, int(np.ceil(4 * case.mesh.resolution * g.width / g.gap)))
+        sides = {"wafer": lambda x: np.isclose(x[1], 0.0), "showerhead": lambda x: np.isclose(x[1], 1.0),
+                 "sides": lambda x: np.isclose(x[0], 0.0) | np.isclose(x[0], g.width / g.gap)}
+        return structured_domain([g.width / g.gap, 1.0], [n_width, n_gap], sides, length_scale=g.gap)
+
+
 # --- resolving a case ----------------------------------------------------------------------------
 def _merge(defaults: dict[str, dict], given: dict[str, BoundarySpec], families: set[str], names: list[str],
            interior: set[str]) -> dict[str, BoundarySpec]:
@@ -397,7 +437,7 @@ def _file_dimension(path: str) -> int:
 
 
 def _fluid_key_used(case: Case, key: str) -> bool:
-    used = KIND_USAGE[case.kind]["fluid"]
+    used = KIND_USAGE[case.kind].get("fluid", set())
     if used != "all" and key not in used:
         return False
     return all(rule(case) for kinds, section, name, rule, _ in CONDITIONAL_KEYS
@@ -417,11 +457,8 @@ def resolve(case: Case) -> Case:
                         "'phoretic_particle'")
     _laser_checks(case)
     _convert_powers(case)
-    solute = case.solute
-    if solute is not None and hasattr(solute.diffusivity, "radius") and hasattr(solute.diffusivity, "viscosity"):
-        import dataclasses
-
-        solute.diffusivity = dataclasses.replace(solute.diffusivity, viscosity=case.fluid.viscosity)
+    if case.solute is not None:
+        case.solute.bind_viscosity(case.fluid.viscosity)
     if case.shape is None:
         plausibility.check(case)
         return case  # names are checked against the mesh when it is read (build_domain)

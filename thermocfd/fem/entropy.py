@@ -5,7 +5,7 @@ form with the solute force eliminated (:mod:`thermocfd.physics.onsager`); k is t
 uniform mixture's Fourier conductivity (the one :class:`~thermocfd.fem.heat.HeatProblem`
 takes), ``k_0 = k - R D S_T^2 c T^2`` the conductivity at zero solute flux. Both parts are
 squares, so sigma >= 0 wherever c > 0 and k_0 >= 0, and the solute part vanishes exactly
-where J does (a relaxed Soret cell).
+where J does (a relaxed Soret cell); where c <= 0 (solid regions) it is taken as zero.
 
 T and c live on the domain's scaled mesh; gradients are converted to metres here.
 Integrals are W/K (W/(K m) per metre of depth in 2D). The pointwise field is an
@@ -53,6 +53,9 @@ class EntropyProduction:
             gas_constant)
         if cycle is not None:
             self.solute = self.solute + cycle
+        # no solute, no entropy from it: the solid regions of a chip (c = 0 there: 0/0) and
+        # a P2 undershoot below zero
+        self.solute = ufl.conditional(ufl.gt(concentration, 0.0), self.solute, 0.0)
         self.density = self.thermal + self.solute
         self._parts = {"total": self.density, "thermal": self.thermal, "solute": self.solute}
         self._dx = domain.dx(metadata={"quadrature_degree": quadrature_degree})

@@ -91,7 +91,8 @@ class InternalStateTransportProblem:
         self.concentrations = []
         for (space, _), state in zip(self._subspaces, model.states):
             self.concentrations.append(dolfinx.fem.Function(space, name=f"concentration_{state.name}"))
-        self.total_density = dolfinx.fem.Function(self._subspaces[0][0], name="total_density")
+        # the total density, named as an ordinary solute's concentration in the field files
+        self.total_density = dolfinx.fem.Function(self._subspaces[0][0], name="concentration")
         self._history = [dolfinx.fem.Function(self.V), dolfinx.fem.Function(self.V)]
         self._dt = compat.constant(mesh, 1.0)
         self._bdf2 = VariableBDF2(mesh)

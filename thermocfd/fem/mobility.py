@@ -26,6 +26,7 @@ from mpi4py import MPI
 
 from ..errors import ThermocfdError
 from ..physics.phoresis import blake_stokeslet, stokeslet
+from ..physics.slip import SlipLaw
 from . import compat
 from .mesh import Domain
 from .stokes import NoSlip, PrescribedVelocity, RigidBody, StokesProblem, ThermoOsmoticSlip
@@ -38,7 +39,7 @@ class Particle:
     region: str
     surface: str
     centre: tuple[float, float, float]
-    slip_coefficient: float | None = None
+    slip_coefficient: float | SlipLaw | None = None
 
 
 def particles_of(domain: Domain, slip_coefficient: float | None = None) -> list[Particle]:

@@ -32,6 +32,7 @@ from mpi4py import MPI
 from petsc4py import PETSc
 
 from ..errors import SolverError, ThermocfdError
+from ..physics.slip import SlipLaw, slip_coefficient_at
 from . import compat
 from .linear import forget_options, set_options
 from .mesh import Domain
@@ -68,7 +69,7 @@ class ThermoOsmoticSlip:
     """
 
     boundary: str
-    slip_coefficient: float
+    slip_coefficient: float | SlipLaw  # a number or a law chi(T)
     centre: Sequence[float] | None = None
 
 
@@ -92,7 +93,7 @@ class RigidBody:
     region: str
     surface: str
     centre: Sequence[float]
-    slip_coefficient: float | None = None
+    slip_coefficient: float | SlipLaw | None = None
 
 
 @dataclass(frozen=True)
@@ -570,7 +571,7 @@ class StokesProblem:
         projector, chi, centre = self._slip[name]
         ell = self.domain.length_scale
         grad_T = ufl.grad(self.temperature) / ell  # K/m
-        factor = chi / self.velocity_scale
+        factor = slip_coefficient_at(chi, self.temperature) / self.velocity_scale
         n_exact = None if centre is None else sphere_normal(ufl.SpatialCoordinate(self.domain.mesh),
                                                               np.asarray(centre, dtype=float) / ell)
 

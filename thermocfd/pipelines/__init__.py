@@ -196,4 +196,4 @@ def _render(out_dir: Path) -> dict[str, float] | None:
     return pictures
 
 
-from . import convection, phoretic, soret_cell, tracking  # noqa: E402,F401  (they register themselves)
+from . import aerosol, convection, phoretic, soret_cell, tracking  # noqa: E402,F401  (they register themselves)

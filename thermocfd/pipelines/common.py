@@ -35,7 +35,7 @@ def drift_velocity(domain, temperature, solute, velocity=None, degree: int = 2):
     from ..fem import compat
 
     V = compat.function_space(domain.mesh, "Lagrange", degree, (domain.dim,))
-    D_T = solute.soret_coefficient.soret_coefficient(temperature) * solute.diffusivity.diffusivity(temperature)
+    D_T = solute.soret_law.soret_coefficient(temperature) * solute.diffusivity_law.diffusivity(temperature)
     expression = -D_T * ufl.grad(temperature) / domain.length_scale
     if velocity is not None:
         expression = expression + velocity
@@ -54,7 +54,7 @@ def tracking_config(case, domain, fields, duration: float, boundaries: dict, flu
     from .conditions import box_faces, tracker_walls
 
     spec = case.tracking
-    dt = spec.time_step or suggest_time_step(fields)
+    dt = spec.time_step or suggest_time_step(fields, internal_states=extra.get("internal_states"))
     walls, sticking = tracker_walls(boundaries, box_faces(domain))
     external_force = None
     if spec.particle_radius is not None and any(case.gravity):

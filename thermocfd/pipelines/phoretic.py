@@ -30,6 +30,7 @@ from ..fem.mobility import MobilityProblem, Particle, check_particle_tags, parti
 from ..fem.stokes import StokesProblem
 from ..physics import analytic
 from ..physics.phoresis import brenner_perpendicular_correction, faxen_parallel_correction
+from ..physics.slip import slip_coefficient_at
 from ..presets import boundary_conditions, build_domain
 from . import pipeline
 from .common import PipelineResult, integrate, linear_solver, taylor_hood_unknowns_per_vertex
@@ -71,6 +72,7 @@ def phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineRe
                            [FixedTemperature(face, far_field_temperature) for face in faces], degree=2,
                            linear_solver="iterative")
         T = heat.solve_steady()
+    chi = slip_coefficient_at(p.slip_coefficient, t.reference)
     far_field = None
     if case.flow.far_field == "auto":
         far_field = "stokeslet" if p.wall_distance is None else "blake"
@@ -80,13 +82,13 @@ def phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineRe
         external_force = (p.density - fluid.density) * 4.0 / 3.0 * math.pi * a**3 * np.asarray(case.gravity)
     with timer("mobility"):
         problem = MobilityProblem(domain, mu, particles, temperature=T,
-                                  velocity_scale=abs(p.slip_coefficient) * max(np.linalg.norm(G), 1.0),
+                                  velocity_scale=abs(chi) * max(np.linalg.norm(G), 1.0),
                                   far_field=far_field, far_boundaries=far_boundaries if far_field else (),
                                   solver=linear_solver(case, domain, taylor_hood_unknowns_per_vertex(domain.dim)))
         result = problem.solve(external_force=external_force, temperature_gradient=G, flow_field=True)
     results = result.summary()
     U = np.asarray(result.velocity[0])
-    anderson = analytic.anderson_phoretic_velocity(p.slip_coefficient, fluid.thermal_conductivity,
+    anderson = analytic.anderson_phoretic_velocity(chi, fluid.thermal_conductivity,
                                                    p.thermal_conductivity, G)
     R = np.asarray(result.resistance_matrix)
     stokes = 6.0 * math.pi * mu * a
@@ -124,10 +126,14 @@ def thermoosmotic_flow(case: Case, out_dir: Path, timer: log.Timer) -> PipelineR
     with timer("mesh"):
         domain = build_domain(case)
     boundaries = boundary_conditions(case, domain)
-    chi = next(spec.flow.slip_coefficient for spec in boundaries.values()
-               if spec.flow is not None and spec.flow.type == "slip")
+    chi_law = next(spec.flow.slip_coefficient for spec in boundaries.values()
+                   if spec.flow is not None and spec.flow.type == "slip")
     lo, hi = mesh_bounds(domain.mesh)
     length = (hi[0] - lo[0]) * domain.length_scale
+    # the plug flow carries the slip averaged along the channel (lubrication, both ends
+    # at the same pressure): chi itself for a constant law, chi(T_mean) for a linear one
+    nodes, weights = np.polynomial.legendre.leggauss(20)
+    chi = float(0.5 * np.sum(weights * slip_coefficient_at(chi_law, t.hot + 0.5 * (nodes + 1) * (t.cold - t.hot))))
     with timer("heat"):
         T = HeatProblem(domain, case.fluid.at(0.5 * (t.hot + t.cold)).thermal_conductivity,
                         thermal_conditions(boundaries), degree=2).solve_steady()

@@ -19,14 +19,14 @@ from .. import log
 from ..case import Case
 from ..fem import compat
 from ..fem.mesh import mesh_bounds
-from ..fem.transport import SoretTransportProblem
 from ..physics import analytic
 from ..tracking import grid_fields_from_dolfinx, run_tracking
-from ..tracking.outputs import concentration_profile, write_particle_cloud
+from ..tracking.outputs import concentration_profile, soret_coefficient_from_profile, write_particle_cloud
 from ..presets import boundary_conditions
 from . import keep, pipeline
-from .common import PipelineResult, drift_velocity, linear_solver, nodes_per_vertex, tracking_config
-from .soret_cell import build_domain, cell_temperature, fluid_regions, liquid_volume, wall_average
+from .common import PipelineResult, drift_velocity, tracking_config
+from .soret_cell import build_domain, cell_temperature, fluid_regions, is_one_dimensional, liquid_volume, wall_average
+from .states import cell_transport, fast_switching_results, finite_rate_reference
 
 
 @pipeline("tracking")
@@ -37,33 +37,32 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     with timer("heat"):
         T = cell_temperature(case, domain)
 
+    model = solute.internal_states
     with timer("eulerian"):
         liquid = fluid_regions(case, domain)
-        eulerian = SoretTransportProblem(domain, T, solute.diffusivity, solute.soret_coefficient,
-                                         degree=case.mesh.degree, reference_temperature=t.hot,
-                                         linear_solver=linear_solver(case, domain,
-                                                                     nodes_per_vertex(case.mesh.degree, domain.dim)),
-                                         rtol=case.solver.linear_rtol(1e-12),
-                                         **({"regions": liquid} if liquid else {}))
-        c = eulerian.solve_steady(total_mass=solute.initial_concentration * liquid_volume(domain, liquid))
+        eulerian = cell_transport(case, domain, T, liquid)
+        eulerian.solve_steady(total_mass=solute.initial_concentration * liquid_volume(domain, liquid))
+        c = eulerian.concentration
         ratio_eulerian = wall_average(domain, c, "cold") / wall_average(domain, c, "hot")
     keep(c_ratio_eulerian=ratio_eulerian)
 
     with timer("sampling"):
-        fields = grid_fields_from_dolfinx(T, solute.diffusivity, solute.soret_coefficient,
+        # with internal states each state's D comes from its own law at the node T, and
+        # no state has a thermophoretic drift of its own
+        fields = grid_fields_from_dolfinx(T, solute.diffusivity_law, None if model else solute.soret_coefficient,
                                           length_scale=domain.length_scale)
     log.info(f"tracking grid: {fields.shape} nodes, spacing {fields.spacing[0]:.3g} m")
 
     lo, hi = mesh_bounds(domain.mesh)
     length = (hi[0] - lo[0]) * domain.length_scale
     T_mean = 0.5 * (t.hot + t.cold)
-    tau = analytic.soret_cell_relaxation_time(float(solute.diffusivity.diffusivity(T_mean)),
-                                              float(solute.soret_coefficient.soret_coefficient(T_mean)),
+    tau = analytic.soret_cell_relaxation_time(float(solute.diffusivity_law.diffusivity(T_mean)),
+                                              float(solute.soret_law.soret_coefficient(T_mean)),
                                               t.hot - t.cold, length)
     duration = spec.duration or 5.0 * tau
     config = tracking_config(case, domain, fields, duration, boundary_conditions(case, domain),
                              case.fluid.at(T_mean).density, cell_axis=0, histogram_bins=spec.bins,
-                             record_particles=spec.trajectories)
+                             record_particles=spec.trajectories, internal_states=model)
     steps = config.n_steps
     if spec.trajectories:
         config.record_every = max(1, steps // 100)
@@ -76,28 +75,41 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
              f"{summary['tracking_particle_steps_per_s']:.3g} particle-steps/s")
 
     # histogram against the Eulerian solution averaged over the same bins
-    eulerian_bins = _bin_averages(c, lo, hi, spec.bins)  # collective
-    deviation = np.nan
+    eulerian_bins = _bin_means(c, lo, hi, spec.bins)  # collective
+    eulerian_bins /= eulerian_bins.mean()
+    temperature_bins = _bin_means(T, lo, hi, spec.bins)
+    deviation, fit = np.nan, None
     profile = None
     if MPI.COMM_WORLD.rank == 0:
         centres, histogram, stderr = concentration_profile(result.state, 0, lo[0] * domain.length_scale,
                                                            hi[0] * domain.length_scale, spec.bins)
         deviation = float(np.max(np.abs(histogram - eulerian_bins) / np.maximum(stderr, 1e-300)))
+        fit = soret_coefficient_from_profile(temperature_bins, histogram, stderr)
         profile = (centres, histogram, stderr, eulerian_bins)
         if spec.trajectories and result.recorder is not None:
             result.recorder.write_vtp(out_dir / "fields" / "trajectories.vtp")
         if case.output.fields:
             write_particle_cloud(result.state, result.initial_positions, out_dir / "fields" / "particles.vtp")
-    deviation = MPI.COMM_WORLD.bcast(deviation, root=0)
+    deviation, fit = MPI.COMM_WORLD.bcast((deviation, fit), root=0)
+    summary["soret_coefficient_fit"], summary["soret_coefficient_fit_stderr"] = fit
 
     results = {
         **summary,
         "c_ratio_eulerian": ratio_eulerian,
-        "c_ratio_expected": analytic.soret_cell_concentration_ratio(solute.soret_coefficient, t.hot, t.cold),
         "histogram_max_deviation_stderr": deviation,
         "relaxation_time_reference": tau,
     }
-    units = {"msd_diffusivity": "m^2/s", "mean_drift_velocity": "m/s", "c_ratio_cold_hot": "1",
+    if model is None:
+        results["c_ratio_expected"] = analytic.soret_cell_concentration_ratio(solute.soret_coefficient, t.hot, t.cold)
+    else:
+        results.update(fast_switching_results(case, length))
+        results["c_ratio_expected"] = results["c_ratio_fast_switching"]
+        if is_one_dimensional(case, domain, liquid):
+            with timer("reference_1d"):
+                reference = finite_rate_reference(case, length)
+            results["c_ratio_finite_rate_1d"] = results["c_ratio_expected"] = reference.c_ratio_cold_hot
+            results["soret_coefficient_finite_rate_1d"] = reference.soret_coefficient_fit
+    units = {"msd_diffusivity": "m^2/s", "soret_coefficient_fit": "1/K", "mean_drift_velocity": "m/s", "c_ratio_cold_hot": "1",
              "c_ratio_eulerian": "1", "histogram_max_deviation_stderr": "standard errors",
              "tracking_dt": "s", "tracking_particle_steps_per_s": "1/s", "relaxation_time_reference": "s"}
     if profile is not None and case.output.pictures:
@@ -121,13 +133,12 @@ def _on_space(function, V):
     return out
 
 
-def _bin_averages(c, lo, hi, bins: int, samples: int = 40) -> np.ndarray:
-    """Mean of the Eulerian c over each histogram bin along x (midpoint rule on the
-    centre line: the cell's c depends on x alone), normalised to mean 1 like the histogram."""
+def _bin_means(f, lo, hi, bins: int, samples: int = 40) -> np.ndarray:
+    """Mean of a field (c, T) over each histogram bin along x (midpoint rule on the centre
+    line: the cell's fields depend on x alone)."""
     centre = 0.5 * (lo + hi)
     edges = np.linspace(lo[0], hi[0], bins + 1)
     xs = (edges[:-1, None] + (np.arange(samples) + 0.5) / samples * np.diff(edges)[:, None]).ravel()
     points = np.tile(centre, (xs.size, 1))
     points[:, 0] = xs
-    values = compat.evaluate(c, points).reshape(bins, samples).mean(axis=1)
-    return values / values.mean()
+    return compat.evaluate(f, points).reshape(bins, samples).mean(axis=1)

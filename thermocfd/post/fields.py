@@ -78,7 +78,7 @@ def add_drift_velocity(grid, case: Case) -> None:
         grad_T = np.asarray(with_gradient.point_data["temperature_gradient"])
         T = np.asarray(grid.point_data["temperature"])
         solute = case.solute
-        D_T = solute.soret_coefficient.soret_coefficient(T) * solute.diffusivity.diffusivity(T)
+        D_T = solute.soret_law.soret_coefficient(T) * solute.diffusivity_law.diffusivity(T)
         thermophoretic = -D_T[:, None] * grad_T
         drift = thermophoretic.copy()
         if u is not None:

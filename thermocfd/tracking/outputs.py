@@ -114,6 +114,20 @@ def wall_concentration_ratio(state: ParticleState, axis: int, lower: float, uppe
     return Estimate(ratio, ratio * float(np.hypot(lo_err, hi_err)))
 
 
+def soret_coefficient_from_profile(temperatures: np.ndarray, density: np.ndarray, stderr: np.ndarray) -> Estimate:
+    """S_T as minus the slope of ln c against T over all histogram bins (weighted least
+    squares with the counts' errors), the tracker's counterpart of the Eulerian fit; it
+    uses every bin, so it is far less noisy than the wall extrapolation of c_ratio."""
+    good = density > 0
+    T, y, sigma = temperatures[good], np.log(density[good]), stderr[good] / density[good]
+    design = np.column_stack([np.ones_like(T), T])
+    weights = 1.0 / sigma**2
+    normal = design.T @ (weights[:, None] * design)
+    coefficients = np.linalg.solve(normal, design.T @ (weights * y))
+    covariance = np.linalg.inv(normal)
+    return Estimate(float(-coefficients[1]), float(np.sqrt(covariance[1, 1])))
+
+
 def internal_state_fractions(state: ParticleState, n_states: int) -> Estimate:
     """Fraction of the in-domain particles in each internal state, with binomial standard
     errors ``sqrt(f (1 - f) / N)``."""
