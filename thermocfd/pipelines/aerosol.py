@@ -36,6 +36,7 @@ from ..physics.gases import GASES
 from ..presets import boundary_conditions, build_domain
 from ..tracking import ParticleState, Tracker, grid_fields_from_dolfinx, suggest_time_step
 from ..tracking.inertial import InertialTracker, choose_integrator
+from ..tracking.state import local_batch
 from . import keep, pipeline
 from .common import PipelineResult
 from .conditions import box_faces, tracker_walls
@@ -135,13 +136,11 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     steps = max(1, int(np.ceil(duration / dt)))
     walls, sticking = tracker_walls(boundary_conditions(case, domain), box_faces(domain))
     rank, size = MPI.COMM_WORLD.rank, MPI.COMM_WORLD.size
-    from ..tracking.state import local_batch
-
     count, offset = local_batch(spec.particles, rank, size)
     start = ParticleState.uniform(count, [half_width * (1 - RELEASE_HALF_WIDTH), release, fields.lower[2]],
                                   [half_width * (1 + RELEASE_HALF_WIDTH), release, fields.upper[2]], seed=spec.seed,
                                   id_offset=offset)
-    log.info(f"aerosol: {count} particles of {particle.diameter:.3g} m, tau = {np.max(tau):.3g} s, dt = {dt:.3g} s "
+    log.info(f"aerosol: {spec.particles} particles of {particle.diameter:.3g} m, tau = {np.max(tau):.3g} s, dt = {dt:.3g} s "
              f"({integrator}), {steps} steps")
     with timer("tracking"):
         if integrator == "inertial":
