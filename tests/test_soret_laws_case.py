@@ -58,6 +58,6 @@ def test_slip_law_changes_the_thermoosmotic_flow(repo_root, tmp_path):
     chi_mean = 3e-10 + 2e-11 * (300.0 - 305.0)
     expected = chi_mean * (295.0 - 305.0) / 20e-6
     assert results["slip_velocity_expected"] == pytest.approx(expected, rel=1e-12)
-    assert results["mean_flow_velocity"] == pytest.approx(expected, rel=0.01)
+    assert results["mean_flow_velocity"] == pytest.approx(expected, rel=1e-9)  # seen: 4e-13
     # a constant chi at the hot end's value would be 50 % faster: the law acts
     assert abs(results["mean_flow_velocity"] / (3e-10 * (295.0 - 305.0) / 20e-6) - 1) > 0.2

@@ -130,8 +130,9 @@ def thermoosmotic_flow(case: Case, out_dir: Path, timer: log.Timer) -> PipelineR
                    if spec.flow is not None and spec.flow.type == "slip")
     lo, hi = mesh_bounds(domain.mesh)
     length = (hi[0] - lo[0]) * domain.length_scale
-    # the plug flow carries the slip averaged along the channel (lubrication, both ends
-    # at the same pressure): chi itself for a constant law, chi(T_mean) for a linear one
+    # the flux carries the slip averaged along the walls (reciprocal theorem with the
+    # Poiseuille flow, whose wall shear is uniform; both ends at the same pressure): chi
+    # itself for a constant law, chi(T_mean) for a linear one
     nodes, weights = np.polynomial.legendre.leggauss(20)
     chi = float(0.5 * np.sum(weights * slip_coefficient_at(chi_law, t.hot + 0.5 * (nodes + 1) * (t.cold - t.hot))))
     with timer("heat"):
