@@ -140,6 +140,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     start = ParticleState.uniform(count, [half_width * (1 - RELEASE_HALF_WIDTH), release, fields.lower[2]],
                                   [half_width * (1 + RELEASE_HALF_WIDTH), release, fields.upper[2]], seed=spec.seed,
                                   id_offset=offset)
+    initial = start.to_host()  # the integrators advance their state in place
     log.info(f"aerosol: {spec.particles} particles of {particle.diameter:.3g} m, tau = {np.max(tau):.3g} s, dt = {dt:.3g} s "
              f"({integrator}), {steps} steps")
     with timer("tracking"):
@@ -202,8 +203,12 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
 
         with FieldWriter(domain, out_dir / "fields" / "aerosol.pvd") as writer:
             writer.write([T, velocity])
+        batches = MPI.COMM_WORLD.gather((initial, particles), root=0)
         if rank == 0:
-            write_particle_cloud(particles, start.positions, out_dir / "fields" / "particles.vtp")
+            first, final = batches[0]
+            for begun, ended in batches[1:]:
+                first, final = first.concatenate(begun), final.concatenate(ended)
+            write_particle_cloud(final, first.positions, out_dir / "fields" / "particles.vtp")
     if case.output.pictures and rank == 0:
         _profile_figure(z_fine, net, delta_1d, gathered, out_dir / "particle_free_zone.png")
     return PipelineResult(results, units, {"temperature": T, "gas_velocity": velocity}, domain)
