@@ -1,4 +1,4 @@
-"""Command line: ``thermocfd run | check | post | view | info``.
+"""Command line: ``thermocfd run | check | sweep | post | view | info``.
 
 Bad input (case files, ``--set`` values, meshes) is reported as one line naming the key,
 the value and the reason, with exit status 2 and no traceback; a run that started and
@@ -18,6 +18,7 @@ from pathlib import Path
 from . import __version__
 from .checkpoint import Interrupted
 from .errors import SolverError, ThermocfdError
+from .sweep import add_parser as add_sweep_parser
 
 EXIT_BAD_INPUT = 2
 EXIT_RUN_FAILED = 3
@@ -39,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a case file without running it")
     check.add_argument("case", type=Path)
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    add_sweep_parser(sub)
     post = sub.add_parser("post", help="re-render the pictures of a finished run from its stored results")
     post.add_argument("out", type=Path, help="a run's output directory (holds summary.json)")
     post.add_argument("--quiet", action="store_true")
@@ -97,6 +99,10 @@ def _main(args: argparse.Namespace) -> int:
             return 0
         if args.command == "post":
             return _post(args)
+        if args.command == "sweep":
+            from .sweep import command as sweep
+
+            return sweep(args)
         if args.command == "view":
             from .post.view import view
 
