@@ -44,6 +44,7 @@ from ..physics.internal_states import (InternalStateModel, diffusion_entropy_pro
                                        transition_entropy_production, transition_flux, transition_pairs)
 from . import compat
 from .linear import DIRECT, LinearSystem, VariableBDF2, iterative_options, shift_history
+from .transport import lowest_node, touched_dofs
 from .mesh import Domain
 
 
@@ -123,16 +124,9 @@ class InternalStateTransportProblem:
 
     def _touched_blocks(self, regions) -> np.ndarray:
         """Mask of the (local) nodes that a cell of the regions touches, parallel-consistent."""
-        domain, mesh = self.domain, self.domain.mesh
         scalar, parent_dofs = self._subspaces[0]
-        cells = np.concatenate([domain.cell_tags.find(domain.region_tag(name)) for name in regions])
-        touched = dolfinx.fem.Function(scalar)
-        touched.x.array[compat.locate_dofs_topological(scalar, mesh.topology.dim, cells.astype(np.int32))] = 1.0
-        vec = compat.petsc_vector(touched)
-        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
         inside = np.zeros(self.solution.x.array.size // self.model.size, dtype=bool)
-        inside[np.asarray(parent_dofs) // self.model.size] = touched.x.array > 0.0
+        inside[np.asarray(parent_dofs) // self.model.size] = touched_dofs(self.domain, scalar, regions)
         return inside
 
     # --- forms ------------------------------------------------------------------------
@@ -167,15 +161,7 @@ class InternalStateTransportProblem:
         space (the steady state's direction); its rows sum to zero, so the pinned row is
         implied by the others, and rescaling to the total amount gives the exact discrete
         steady state. Every rank that holds the node (owner or ghost) knows the condition."""
-        index_map = self.V.dofmap.index_map
-        local = np.arange(index_map.size_local + index_map.num_ghosts, dtype=np.int32)
-        global_index = np.asarray(index_map.local_to_global(local), dtype=np.int64)
-        if self._inside is None:
-            chosen = 0
-        else:
-            candidate = int(global_index[self._inside].min()) if np.any(self._inside) else np.iinfo(np.int64).max
-            chosen = self.domain.comm.allreduce(candidate, op=MPI.MIN)
-        blocks = local[global_index == chosen]
+        blocks = lowest_node(self.V.dofmap.index_map, self._inside, self.domain.comm)
         dofs = (blocks * self.V.dofmap.index_map_bs).astype(np.int32)  # component 0 of the node
         return dolfinx.fem.dirichletbc(PETSc.ScalarType(1.0), dofs, self.V.sub(0))
 

@@ -38,6 +38,30 @@ from .linear import DIRECT, LinearSystem, VariableBDF2, iterative_options, shift
 from .mesh import Domain
 
 
+def touched_dofs(domain: Domain, V, regions: Sequence[str]) -> np.ndarray:
+    """Mask of the (local) dofs of the scalar space V that a cell of the regions touches,
+    parallel-consistent (a ghost knows what its owner's cells touch)."""
+    cells = np.concatenate([domain.cell_tags.find(domain.region_tag(name)) for name in regions])
+    touched = dolfinx.fem.Function(V)
+    touched.x.array[compat.locate_dofs_topological(V, domain.mesh.topology.dim, cells.astype(np.int32))] = 1.0
+    vec = compat.petsc_vector(touched)
+    vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+    vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
+    return touched.x.array > 0.0
+
+
+def lowest_node(index_map, inside: np.ndarray | None, comm) -> np.ndarray:
+    """Local indices (owned or ghost) of the node with the smallest global index among
+    ``inside`` (None: all nodes), where a closed cell's steady state is pinned. Every rank
+    that holds the node must know the condition, or the ranks' column elimination and
+    lifting disagree."""
+    local = np.arange(index_map.size_local + index_map.num_ghosts, dtype=np.int32)
+    global_index = np.asarray(index_map.local_to_global(local), dtype=np.int64)
+    chosen_from = global_index if inside is None else global_index[inside]
+    candidate = int(chosen_from.min()) if chosen_from.size else np.iinfo(np.int64).max
+    return local[global_index == comm.allreduce(candidate, op=MPI.MIN)].astype(np.int32)
+
+
 @dataclass(frozen=True)
 class FixedConcentration:
     boundary: str
@@ -142,7 +166,7 @@ class SoretTransportProblem:
         self._solid_bcs, self._solid_dx, self._inside = [], None, None
         if solid:
             self._solid_dx = domain.dx()(tuple(domain.region_tag(name) for name in solid))
-            self._inside = self._touched_dofs(self.regions)
+            self._inside = touched_dofs(domain, self.V, self.regions)
             outside = np.flatnonzero(~self._inside).astype(np.int32)
             self._solid_bcs = [dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.V), outside)]
         self._zero = compat.constant(mesh, 0.0)
@@ -150,18 +174,6 @@ class SoretTransportProblem:
         self._options = DIRECT if linear_solver == "direct" else iterative_options(symmetric, rtol)
         self._systems: dict[int, LinearSystem] = {}
         self._mass_form = dolfinx.fem.form(self.weight * self.slotboom * self.dx)
-
-    def _touched_dofs(self, regions) -> np.ndarray:
-        """Mask of the (local) dofs that a cell of the regions touches, parallel-consistent."""
-        domain, mesh = self.domain, self.domain.mesh
-        tdim = mesh.topology.dim
-        cells = np.concatenate([domain.cell_tags.find(domain.region_tag(name)) for name in regions])
-        touched = dolfinx.fem.Function(self.V)
-        touched.x.array[compat.locate_dofs_topological(self.V, tdim, cells.astype(np.int32))] = 1.0
-        vec = compat.petsc_vector(touched)
-        vec.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
-        vec.ghostUpdate(addv=PETSc.InsertMode.INSERT, mode=PETSc.ScatterMode.FORWARD)
-        return touched.x.array > 0.0
 
     # --- assembly -------------------------------------------------------------------
     def _forms(self, steps_in_history: int):
@@ -191,17 +203,7 @@ class SoretTransportProblem:
         of the steady state as its null space; the pinned row is implied by the others
         (the columns of the operator sum to zero), so pinning and rescaling to the total
         mass gives the exact discrete steady state."""
-        # Every rank that holds global dof 0 (owner or ghost) must know the condition,
-        # or the ranks' column elimination and lifting disagree.
-        index_map = self.V.dofmap.index_map
-        local = np.arange(index_map.size_local + index_map.num_ghosts, dtype=np.int32)
-        if self._inside is None:
-            dofs = local[index_map.local_to_global(local) == 0].astype(np.int32)
-        else:  # the solute's dof with the smallest global index
-            global_index = np.asarray(index_map.local_to_global(local), dtype=np.int64)
-            candidate = int(global_index[self._inside].min()) if np.any(self._inside) else np.iinfo(np.int64).max
-            chosen = self.domain.comm.allreduce(candidate, op=MPI.MIN)
-            dofs = local[global_index == chosen].astype(np.int32)
+        dofs = lowest_node(self.V.dofmap.index_map, self._inside, self.domain.comm)
         value = dolfinx.fem.Function(self.V)
         value.x.array[:] = 1.0
         return dolfinx.fem.dirichletbc(value, dofs)

@@ -65,8 +65,7 @@ def state_results(transport: InternalStateTransportProblem, reference: states.Ce
     """State-resolved fluxes, the transition flux and the cycle's entropy production
     (integrals in SI), next to the 1D reference where there is one (``cross_section``: m^2
     in 3D, m in 2D: the reference is per unit wall area)."""
-    norms = transport.flux_norms()
-    out = {f"{key}": value for key, value in norms.items()}
+    out = dict(transport.flux_norms())
     if reference is not None:
         out["entropy_production_cycle_1d"] = reference.entropy_production_total * cross_section
         out["c_ratio_finite_rate_1d"] = reference.c_ratio_cold_hot
