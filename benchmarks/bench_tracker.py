@@ -2,7 +2,19 @@
 
     .venv/bin/python benchmarks/bench_tracker.py            # CPU 1e5/1e6/1e7, GPU if usable
     .venv/bin/python benchmarks/bench_tracker.py --quick    # smaller, for a smoke test
+    .venv/bin/python benchmarks/bench_tracker.py --chip-only --profile   # the headline + profile
     .venv/bin/python benchmarks/bench_tracker.py --gpu-only --json rows.json   # benchmarks/gpu_check.sh
+
+Headline: a microfluidic chip's grid (a 2 mm x 200 um x 50 um channel with three pillars,
+a heated spot, Poiseuille flow; 400 x 100 x 40 = 1.6e6 nodes, 64 MB of float64 records
+``[b_x, b_y, b_z, D, inside]``, far beyond the 4 MB L2 of a core) and 1e6 particles spread
+at random, in float64 and float32 fields. Each row states the memory-traffic bound per
+particle-step: the particle state read and written once per call (fused steps), and the
+eight corner records of each step as whole cache lines (64 B on the CPU, 32 B sectors on
+a GPU; a corner's two z-neighbours share lines) as if every one missed. The CPU's
+bandwidth is measured with a STREAM triad (numba, all threads); the H200 row is that
+bound at 4.8 TB/s. ``--profile`` times the parts of a step alone (Philox, the ziggurat
+normals, the corner sampling in and out of cache).
 
 Fields: a Soret cell with a swirling P1 flow on a small tetrahedral P1 mesh, Stokes-Einstein
 D(T) in water and Piazza's S_T(T). The tracker samples them once on a grid
@@ -98,6 +110,73 @@ def analytic_fields(shape, model=None):
                                      velocity=swirl, grad_temperature=grad_T)
 
 
+CHIP = (2e-3, 200e-6, 50e-6)  # channel length, width, height, m
+CHIP_SHAPE = (400, 100, 40)  # 1.6e6 nodes, 1.55e6 cells
+PILLARS = ((0.5e-3, 100e-6, 30e-6), (1.0e-3, 60e-6, 20e-6), (1.5e-3, 140e-6, 25e-6))  # x, y, radius
+H200_BANDWIDTH = 4.8e12  # B/s, HBM3e
+
+
+def chip_fields(shape=CHIP_SHAPE):
+    """A chip channel's fields on a grid: T of a heated spot (5 K, 150 um wide), Poiseuille
+    flow (0.1 mm/s peak) stopped in three pillars, the pillars as the inside mask."""
+    from thermocfd.tracking import GridFields
+
+    length, width, height = CHIP
+    diffusivity, soret = laws()
+
+    def temperature(x, y, z):
+        return 295.0 + 5.0 * np.exp(-((x - 0.5 * length) ** 2 + (y - 0.5 * width) ** 2) / 150e-6 ** 2)
+
+    def inside(x, y, z):
+        fluid = np.ones(np.shape(x), dtype=bool)
+        for px, py, radius in PILLARS:
+            fluid &= (x - px) ** 2 + (y - py) ** 2 > radius ** 2
+        return fluid
+
+    def velocity(x, y, z):
+        u = 1e-4 * 16.0 * y * (width - y) * z * (height - z) / (width * height) ** 2 * inside(x, y, z)
+        return (u, 0 * y, 0 * z)
+
+    return GridFields.from_callables([0, 0, 0], CHIP, shape, temperature, diffusivity, soret,
+                                     velocity=velocity, inside=inside)
+
+
+def stream_triad_bytes_per_s(n: int = 2**24, repeats: int = 5) -> float:
+    """STREAM triad ``a = b + s c`` with numba on all threads: 24 bytes per element (the
+    STREAM convention), best of ``repeats``."""
+    import numba
+
+    @numba.njit(parallel=True)
+    def triad(a, b, c, scalar):
+        for i in numba.prange(a.size):
+            a[i] = b[i] + scalar * c[i]
+
+    a, b, c = np.zeros(n), np.ones(n), np.full(n, 2.0)
+    triad(a, b, c, 3.0)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        triad(a, b, c, 3.0)
+        best = min(best, time.perf_counter() - start)
+    return 24.0 * n / best
+
+
+def corner_bytes(record_length: int, itemsize: int, line: int) -> float:
+    """Bytes moved for the eight corner records of one sample if every line misses: four
+    z-pairs of two adjacent records, each pair spanning on average
+    ``(2 R s + line - s) / line`` lines."""
+    pair = 2 * record_length * itemsize
+    return 4.0 * line * (pair + line - itemsize) / line
+
+
+def step_bytes(field_dtype, position_dtype, steps_per_call: int, line: int, heun: bool = False) -> float:
+    """Memory-traffic bound per particle-step: state read + written once per call, and the
+    corner records (5 components) of one sample per Euler step (two for Heun)."""
+    size = np.dtype(position_dtype).itemsize
+    state = (6 * size + 8 + 2) / steps_per_call
+    return state + (2 if heun else 1) * corner_bytes(5, np.dtype(field_dtype).itemsize, line)
+
+
 def switching_model(k_dt: float, dt: float):
     """Two states (radii STATE_RADII, gap STATE_LEVEL, degenerate so that both are equally
     populated mid-cell) whose total rate k12 + k21 at the mid-cell temperature is k_dt / dt."""
@@ -150,7 +229,7 @@ def tracker_rate(fields, L, n_particles: int, n_steps: int, dt: float, backend: 
 
     tracker = Tracker(fields, dt=dt, backend=backend, dtype=dtype, seed=7,
                       steps_per_launch=steps_per_launch, internal_states=internal_states)
-    state = ParticleState.uniform(n_particles, [0, 0, 0], [L, L, L], seed=7, dtype=dtype)
+    state = ParticleState.uniform(n_particles, fields.lower, fields.upper, seed=7, dtype=tracker.dtype)
     tracker.advance(state, 1)  # compile / load the kernel, move the state
     report = tracker.advance(state, n_steps)
     assert report.counts["invalid"] == 0 and report.counts["in_domain"] == n_particles
@@ -307,7 +386,7 @@ def gpu_rows(small_shape, large_shape, quick: bool, seconds: float, max_particle
                             steps_per_launch,
                             lambda g=grid, d=dtype, s=steps_per_launch: Tracker(g, dt=dt, backend="gpu", dtype=d,
                                                                                 seed=7, steps_per_launch=s),
-                            4, reference_key=(grid_name, tag, n, steps_per_launch))
+                            5, reference_key=(grid_name, tag, n, steps_per_launch))
         n = sizes[-2]
         for k_dt in K_DT_VALUES:
             model = switching_model(k_dt, dt)
@@ -390,6 +469,9 @@ def cpu_rows(args) -> tuple[list, dict]:
                             threads=n_threads))
     numba.set_num_threads(threads)
     n, steps = sizes[min(1, len(sizes) - 1)]
+    rate, _ = tracker_rate(fields, L, n, steps, dt, "cpu", dtype=np.float32)
+    rows.append(cpu_row(f"tracker cpu (numba, float32 fields, {threads} thr)", n, steps, rate,
+                        f"x{rate / no_state[threads, n]:.2f} of float64 fields", threads=threads))
     for k_dt in K_DT_VALUES:
         model = switching_model(k_dt, dt)
         state_fields = analytic_fields(fields.shape, model)
@@ -398,6 +480,175 @@ def cpu_rows(args) -> tuple[list, dict]:
         rows.append(cpu_row(f"tracker cpu states k dt={k_dt:g} ({threads} thr)", n, steps, rate,
                             f"x{ratio:.2f} of no states", threads=threads, ratio_to_no_state=ratio))
     return rows, setting
+
+
+def chip_rows(args) -> tuple[list, dict]:
+    """The headline: the chip grid, float64 and float32 fields, each measured twice, with
+    the memory-traffic bound of the CPU (STREAM triad) and of an H200."""
+    import numba
+
+    from thermocfd.tracking import ParticleState, Tracker, suggest_time_step
+
+    threads = numba.get_num_threads()
+    fields = chip_fields((100, 25, 10) if args.quick else CHIP_SHAPE)
+    bandwidth = stream_triad_bytes_per_s(2**22 if args.quick else 2**24)
+    dt = suggest_time_step(fields)
+    n, steps = (10**5, 10) if args.quick else (10**6, 20)
+    setting = {"chip_grid": list(fields.shape), "chip_cells": int(np.prod(np.array(fields.shape) - 1)),
+               "stream_triad_bytes_per_s": bandwidth, "numba_threads": threads, "uptime_load": os.getloadavg()}
+    print(f"chip grid {fields.shape} ({setting['chip_cells']:.2e} cells); STREAM triad {bandwidth / 1e9:.1f} GB/s "
+          f"({threads} threads); load average {os.getloadavg()[0]:.1f}")
+    rows = []
+    for dtype in (np.float64, np.float32):
+        tag = np.dtype(dtype).name
+        cpu_bytes = step_bytes(dtype, np.float64, steps, 64)
+        for run in (1, 2):  # twice: the machine is shared
+            tracker = Tracker(fields, dt=dt, backend="cpu", dtype=dtype, seed=7)
+            state = ParticleState.uniform(n, fields.lower, fields.upper, seed=7)
+            tracker.advance(state, 1)  # compile, warm the caches
+            cpu_start = time.process_time()
+            rate = tracker.advance(state, steps).particle_steps_per_s
+            # what the threads would do undisturbed, on a machine shared with other jobs
+            cpu_rate = threads * n * steps / (time.process_time() - cpu_start)
+            fraction = rate * cpu_bytes / bandwidth
+            rows.append(cpu_row(f"tracker cpu chip grid ({tag} fields, {threads} thr) #{run}", n, steps, rate,
+                                f"{cpu_bytes:.0f} B/step uncached: bound {bandwidth / cpu_bytes:.2e}, "
+                                f"{fraction:.2f} of it; per CPU-second x {threads}: {cpu_rate:.2e}",
+                                threads=threads, field_dtype=tag, bytes_per_step=cpu_bytes,
+                                bound_particle_steps_per_s=bandwidth / cpu_bytes, fraction_of_bound=fraction,
+                                cpu_time_particle_steps_per_s=cpu_rate))
+        gpu_bytes = step_bytes(dtype, dtype, 1000, 32)
+        rows.append({"method": f"H200 bound, chip grid ({tag}, 1000/launch)", "backend": "bound", "particles": n,
+                     "steps": 0, "particle_steps_per_s": H200_BANDWIDTH / gpu_bytes, "bytes_per_step": gpu_bytes,
+                     "note": f"{gpu_bytes:.0f} B/step in 32 B sectors at 4.8 TB/s (not measured)"})
+    return rows, setting
+
+
+def profile_rows(args) -> list:
+    """The parts of a step timed alone (same threads, 1e6 particles x 20 steps, CPU time):
+    Philox, Philox + ziggurat normals, the corner sampling on the chip grid (out of L2)
+    and on a 15^3 grid (in L1/L2)."""
+    import numba
+    from numba import prange
+
+    from thermocfd.tracking.kernels_cpu import sample_nodes
+    from thermocfd.tracking.rng import FASTMATH, normals3, split_key, uniforms4
+
+    @numba.njit(parallel=True, fastmath=FASTMATH)
+    def philox_only(n, steps, k0, k1, out):
+        for p in prange(n):
+            acc = 0.0
+            for s in range(steps):
+                u0, u1, u2, _ = uniforms4(p, s, 0, k0, k1)
+                acc += u0 + u1 + u2
+            out[p] = acc
+
+    @numba.njit(parallel=True, fastmath=FASTMATH)
+    def normals_only(n, steps, k0, k1, out):
+        for p in prange(n):
+            acc = 0.0
+            for s in range(steps):
+                n0, n1, n2 = normals3(p, s, 0, k0, k1)
+                acc += n0 + n1 + n2
+            out[p] = acc
+
+    @numba.njit(parallel=True, fastmath=FASTMATH)
+    def sampling_only(pos, nodes, origin, inv_h, steps, out):
+        flat = nodes.reshape(-1)
+        for p in prange(pos.shape[1]):
+            x, y, z = pos[0, p], pos[1, p], pos[2, p]
+            acc = 0.0
+            for s in range(steps):
+                r = sample_nodes(flat, nodes.shape, x, y, z, origin[0], origin[1], origin[2],
+                                 inv_h[0], inv_h[1], inv_h[2])
+                acc += r[0] + r[1] + r[2] + r[3] + r[4] + r[5] + r[6] + r[7]
+                x += (1e-3 if s & 1 else -1e-3) / inv_h[0]  # stays in its cell pair, as a Brownian step
+            out[p] = acc
+
+    from thermocfd.tracking import ParticleState
+
+    n, steps = (10**5, 10) if args.quick else (10**6, 20)
+    out = np.empty(n)
+    k0, k1 = split_key(np.uint64(7))
+
+    def best_rate(function, *arguments):
+        """Particle-steps per second of all threads, from the CPU time they used (the
+        machine is shared: wall-clock time would count the other jobs' turns)."""
+        function(*arguments)
+        best = np.inf
+        for _ in range(3):
+            start = time.process_time()
+            function(*arguments)
+            best = min(best, time.process_time() - start)
+        return numba.get_num_threads() * n * steps / best
+
+    rows = [cpu_row("profile: Philox4x32-10 block", n, steps, best_rate(philox_only, n, steps, k0, k1, out), ""),
+            cpu_row("profile: Philox + 3 ziggurat normals", n, steps, best_rate(normals_only, n, steps, k0, k1, out), "")]
+    for name, grid in (("chip grid", chip_fields((100, 25, 10) if args.quick else CHIP_SHAPE)),
+                       ("15^3 grid", analytic_fields((15, 15, 15)))):
+        nodes = grid.node_records("trilinear", with_inside=True)
+        pos = np.ascontiguousarray(ParticleState.uniform(n, grid.lower, grid.upper, seed=7).positions)
+        rows.append(cpu_row(f"profile: corner sampling, {name}", n, steps,
+                            best_rate(sampling_only, pos, nodes, grid.origin, 1.0 / grid.spacing, steps, out), ""))
+    total = {row["method"]: 1.0 / row["particle_steps_per_s"] for row in rows}
+    for row in rows:
+        row["note"] = f"{1e9 * numba.get_num_threads() * total[row['method']]:.0f} ns per step per thread"
+    return rows
+
+
+def sampling_table(args) -> list:
+    """Error of the sampled grid fields against dolfinx point evaluation, for three grid
+    spacings: T (P3) = 300 K + 5 K sin(pi x/L) cos(pi y/2L) + 1 K z/L and a swirling P2 u
+    on a 100 um box (12^3 x 6 tetrahedra, mesh units of 100 um as thermocfd scales its
+    meshes), 20 000 random points in the fluid and 20 000 within one grid cell of the
+    walls; max and RMS relative to each field's largest magnitude (T: its range), and the
+    observed order between successive spacings."""
+    from mpi4py import MPI
+
+    import dolfinx
+    import dolfinx.mesh
+
+    from thermocfd.fem import compat
+    from thermocfd.tracking.sampling import grid_fields_from_dolfinx, interpolation_error_estimate, sampling_errors
+
+    mesh = dolfinx.mesh.create_box(MPI.COMM_WORLD, [np.zeros(3), np.ones(3)], [12] * 3,
+                                   dolfinx.mesh.CellType.tetrahedron)
+    T = dolfinx.fem.Function(compat.function_space(mesh, "Lagrange", 3))
+    compat.interpolate(T, lambda x: 300.0 + 5.0 * np.sin(np.pi * x[0]) * np.cos(0.5 * np.pi * x[1]) + x[2])
+    u = dolfinx.fem.Function(compat.function_space(mesh, "Lagrange", 2, shape=(3,)))
+    compat.interpolate(u, lambda x: np.vstack([1e-6 * np.sin(np.pi * x[0]) * np.cos(np.pi * x[1]),
+                                               -1e-6 * np.cos(np.pi * x[0]) * np.sin(np.pi * x[1]), 0 * x[0]]))
+    rng = np.random.default_rng(3)
+    rows, previous = [], None
+    for cells in ((10, 20) if args.quick else (10, 20, 40)):
+        h = 1.0 / cells
+        fields = grid_fields_from_dolfinx(T, 1e-12, velocity=u, spacing=h, length_scale=L)
+        fluid = rng.random((20_000, 3))
+        wall = rng.random((20_000, 3))  # within one grid cell of a face
+        axis = rng.integers(0, 3, wall.shape[0])
+        depth = h * rng.random(wall.shape[0])
+        wall[np.arange(wall.shape[0]), axis] = np.where(rng.random(wall.shape[0]) < 0.5, depth, 1.0 - depth)
+        errors = {"fluid": sampling_errors(fields, T, u, points=fluid, length_scale=L),
+                  "wall": sampling_errors(fields, T, u, points=wall, length_scale=L)}
+        estimate = interpolation_error_estimate(fields)
+        row = {"method": f"sampling h = L/{cells}", "grid": list(fields.shape), "spacing_m": h * L,
+               "errors": errors, "estimate": estimate}
+        if previous is not None:
+            row["order"] = {where: {name: float(np.log2(previous["errors"][where][name]["max"]
+                                                        / errors[where][name]["max"]))
+                                    for name in errors[where]} for where in errors}
+        rows.append(row)
+        previous = row
+    print(f"{'grid':>10s} {'field':>17s} {'max (fluid)':>12s} {'rms (fluid)':>12s} {'max (wall)':>11s} "
+          f"{'rms (wall)':>11s} {'estimate':>9s} {'order (max)':>11s}")
+    for row in rows:
+        for name in ("temperature", "grad_temperature", "velocity"):
+            fluid, wall = row["errors"]["fluid"][name], row["errors"]["wall"][name]
+            order = row.get("order", {}).get("fluid", {}).get(name)
+            print(f"{row['method'][12:]:>10s} {name:>17s} {fluid['max']:12.2e} {fluid['rms']:12.2e} "
+                  f"{wall['max']:11.2e} {wall['rms']:11.2e} {row['estimate'].get(name, float('nan')):9.2e} "
+                  f"{'' if order is None else f'{order:.2f}':>11s}")
+    return rows
 
 
 def main(argv=None) -> None:
@@ -411,19 +662,38 @@ def main(argv=None) -> None:
     parser.add_argument("--gpu-seconds", type=float, default=1.0, help="timed seconds per GPU row")
     parser.add_argument("--max-particles", type=float, default=1e8, help="largest GPU particle count")
     parser.add_argument("--json", metavar="FILE", help="write the rows and the setting as JSON")
+    parser.add_argument("--chip-only", action="store_true", help="only the chip-grid headline (no dolfinx)")
+    parser.add_argument("--profile", action="store_true", help="also time the parts of a step alone")
+    parser.add_argument("--sampling", action="store_true",
+                        help="only the table of sampling errors against dolfinx point evaluation")
     args = parser.parse_args(argv)
-    if args.gpu_only and args.no_gpu:
-        parser.error("--gpu-only and --no-gpu exclude each other")
+    if args.gpu_only and (args.no_gpu or args.chip_only):
+        parser.error("--gpu-only excludes --no-gpu and --chip-only")
 
     from thermocfd.tracking import backend_info
 
+    if args.sampling:
+        rows = sampling_table(args)
+        if args.json:
+            with open(args.json, "w") as stream:
+                json.dump({"sampling": rows}, stream, indent=2)
+        return
     info = backend_info()
-    rows, setting = ([], {"gpu": info["gpu"].get("device", info["gpu"]["reason"])}) if args.gpu_only \
-        else cpu_rows(args)
+    setting = {"gpu": info["gpu"].get("device", info["gpu"]["reason"])}
+    rows = []
+    if not args.gpu_only:
+        rows, chip_setting = chip_rows(args)
+        setting.update(chip_setting)
+        if args.profile:
+            rows += profile_rows(args)
+        if not args.chip_only:
+            more, cpu_setting = cpu_rows(args)
+            rows += more
+            setting.update(cpu_setting)
     device = {}
     if args.gpu_only and not info["gpu"]["available"]:
         raise SystemExit(f"bench_tracker: --gpu-only: no usable GPU: {info['gpu']['reason']}")
-    if info["gpu"]["available"] and not args.no_gpu:
+    if info["gpu"]["available"] and not (args.no_gpu or args.chip_only):
         small = tuple(setting.get("grid", (15, 15, 15)))  # the 12^3 mesh's sampling grid
         large = (min(args.large_grid, 64) if args.quick else args.large_grid,) * 3
         gpu, device = gpu_rows(small, large, args.quick, args.gpu_seconds, args.max_particles)

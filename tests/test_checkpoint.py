@@ -148,7 +148,9 @@ def test_tracking_killed_and_resumed_is_bitwise(tmp_path):
     expected, got = _results(reference), _results(resumed)
     assert manifest["stage"] == "tracking" and 0 < manifest["step"] < expected["tracking_steps"]
     assert got == expected  # every number, exactly
-    for name in ("particles.vtp", "trajectories.vtp"):
+    frames = sorted(path.name for path in (reference / "fields" / "particles").glob("*.vtp"))
+    assert len(frames) > 2 and frames == sorted(path.name for path in (resumed / "fields" / "particles").glob("*.vtp"))
+    for name in [f"particles/{frame}" for frame in frames] + ["trajectories.vtp"]:
         a, b = (pyvista.read(str(out / "fields" / name)) for out in (reference, resumed))
         assert a.n_points > 0 and np.array_equal(a.points, b.points), name
         for key in a.point_data:

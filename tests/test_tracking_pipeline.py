@@ -22,4 +22,4 @@ def test_tracking_soret_cell_matches_eulerian(repo_root, tmp_path):
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["tracking_backend"] in ("cpu", "gpu")
     assert (tmp_path / "fields" / "trajectories.vtp").exists()
-    assert (tmp_path / "fields" / "particles.vtp").exists()
+    assert (tmp_path / "fields" / "particles.pvd").exists()

@@ -20,18 +20,17 @@ from cuda_shim import compile_on_host  # noqa: E402
 
 HOST_DRIVER = r"""
 extern "C" void run(double *pos, signed char *status, const u64 *ids, long long n,
-                    const double *nodes, const double *mask, const int *ints,
-                    const double *reals, u64 seed, u64 step0)
+                    const double *nodes, const int *ints, const double *reals, u64 seed, u64 step0)
 {
     blockDim.x = 1; threadIdx.x = 0;
     for (long long p = 0; p < n; ++p) {
         blockIdx.x = (unsigned int)p;
-        advance<double>(pos, status, ids, n, nodes, mask, ints[0], ints[1], ints[2], ints[3],
+        advance<double>(pos, status, ids, n, nodes, ints[0], ints[1], ints[2],
                         reals[0], reals[1], reals[2], reals[3], reals[4], reals[5],
                         reals[6], reals[7], reals[8], reals[9], reals[10], reals[11],
-                        ints[4], ints[5], ints[6], ints[7], ints[8], ints[9],
+                        ints[3], ints[4], ints[5], ints[6], ints[7], ints[8],
                         reals[12], reals[13], reals[14], reals[15], reals[16], reals[17],
-                        seed, step0, ints[10], reals[18], ints[11], ints[12]);
+                        seed, step0, ints[9], reals[18], ints[10], ints[11]);
     }
 }
 """
@@ -43,11 +42,11 @@ def test_cuda_source_compiles_with_nvcc(tmp_path):
         pytest.skip("nvcc not available")
     source = tmp_path / "kernel.cu"
     source.write_text(CUDA_SOURCE + "\ntemplate __global__ void advance<float>(float*, signed char*, "
-                      "const u64*, long long, const float*, const float*, int, int, int, int, "
+                      "const u64*, long long, const float*, int, int, int, "
                       + ", ".join(["float"] * 12) + ", " + ", ".join(["int"] * 6) + ", "
                       + ", ".join(["float"] * 6) + ", u64, u64, int, float, int, int);\n"
                       "template __global__ void advance<double>(double*, signed char*, "
-                      "const u64*, long long, const double*, const double*, int, int, int, int, "
+                      "const u64*, long long, const double*, int, int, int, "
                       + ", ".join(["double"] * 12) + ", " + ", ".join(["int"] * 6) + ", "
                       + ", ".join(["double"] * 6) + ", u64, u64, int, double, int, int);\n")
     result = subprocess.run([nvcc, "--std=c++14", "-arch=sm_90", "-cubin", "-o",
@@ -85,15 +84,15 @@ def test_cuda_source_matches_numba_kernel(host_kernel, scheme):
     reference = state.copy()
     tracker.advance(reference, steps)
 
-    nodes, mask, _, origin, inv_h = tracker._static
+    nodes, _, _, origin, inv_h = tracker._static
+    assert nodes.shape == fields.shape + (5,)  # [b, D, inside]: the mask in the corner records
     pos, status = state.positions.copy(), state.status.copy()
     faces = tracker.face_kind
-    ints = np.array([*fields.shape, 1, *faces, steps, scheme == "heun", 1], dtype=np.int32)
+    ints = np.array([*fields.shape, *faces, steps, scheme == "heun", 1], dtype=np.int32)
     reals = np.array([*origin, *inv_h, *tracker.box_lower, *tracker.box_upper, *tracker.sticking, dt])
     ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)
     host_kernel(ptr(pos), ptr(status), ptr(state.ids), ctypes.c_longlong(state.n),
-                ptr(np.ascontiguousarray(nodes)), ptr(np.ascontiguousarray(mask)), ptr(ints),
-                ptr(reals), ctypes.c_uint64(seed), ctypes.c_uint64(0))
+                ptr(np.ascontiguousarray(nodes)), ptr(ints), ptr(reals), ctypes.c_uint64(seed), ctypes.c_uint64(0))
     counts = np.bincount(reference.status, minlength=4)
     assert counts[1] > 0 and counts[2] > 0 and counts[0] > 0  # every path was exercised
     np.testing.assert_array_equal(status, reference.status)
@@ -244,3 +243,32 @@ def test_state_kernel_source_matches_numba_kernel(host_state_library, monkeypatc
     np.testing.assert_array_equal(gpu.status, cpu.status)
     np.testing.assert_array_equal(gpu.internal_state, cpu.internal_state)
     np.testing.assert_allclose(gpu.positions, cpu.positions, rtol=0, atol=1e-12 * L)
+
+
+NORMALS_DRIVER = r"""
+extern "C" void normals(const u64 *ids, long long n, u64 step, u32 purpose, u64 seed, double *out)
+{
+    for (long long p = 0; p < n; ++p) {
+        double spare;
+        normals3_of(ids[p], step, purpose, (u32)seed, (u32)(seed >> 32), out[p], out[n + p], out[2 * n + p], spare);
+    }
+}
+"""
+
+
+@pytest.mark.parametrize("purpose", [0, 0x80000000])
+def test_cuda_ziggurat_equals_numba(tmp_path, purpose):
+    """The CUDA ziggurat (tables printed into the source) gives the numba generator's
+    normals, fast path, wedges and tail alike (both draw their fallback blocks alike)."""
+    from thermocfd.tracking import rng
+
+    library = compile_on_host(tmp_path, CUDA_SOURCE + NORMALS_DRIVER, "normals_host")
+    ids = np.arange(200_000, dtype=np.uint64) + np.uint64(2**32 - 7)  # ids across 32 bits
+    seed = 2**40 + 5
+    expected = rng.normals(ids, step=11, seed=seed, purpose=purpose)
+    out = np.empty((3, ids.size))
+    ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)  # noqa: E731
+    library.normals(ptr(ids), ctypes.c_longlong(ids.size), ctypes.c_uint64(11), ctypes.c_uint32(purpose),
+                    ctypes.c_uint64(seed), ptr(out))
+    assert np.sum(np.abs(expected) > rng.ZIGGURAT_R) > 50  # the tail path ran
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=0)

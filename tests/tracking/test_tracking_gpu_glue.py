@@ -23,8 +23,8 @@ from cuda_shim import compile_on_host  # noqa: E402
 LAUNCHERS = r"""
 #define LAUNCHER(NAME, real)                                                                   \
 extern "C" void NAME(unsigned int blocks, unsigned int threads, real *pos, signed char *status, \
-    const u64 *ids, long long n, const real *nodes, const real *mask, int nx, int ny, int nz,  \
-    int use_mask, real ox, real oy, real oz, real ihx, real ihy, real ihz, real lox, real loy, \
+    const u64 *ids, long long n, const real *nodes, int nx, int ny, int nz,                    \
+    real ox, real oy, real oz, real ihx, real ihy, real ihz, real lox, real loy,               \
     real loz, real hix, real hiy, real hiz, int f0, int f1, int f2, int f3, int f4, int f5,    \
     real s0, real s1, real s2, real s3, real s4, real s5, u64 seed, u64 step0, int n_steps,    \
     real dt, int heun, int tri)                                                                \
@@ -33,7 +33,7 @@ extern "C" void NAME(unsigned int blocks, unsigned int threads, real *pos, signe
     for (unsigned int b = 0; b < blocks; ++b)                                                  \
         for (unsigned int t = 0; t < threads; ++t) {                                           \
             blockIdx.x = b; threadIdx.x = t;                                                   \
-            advance<real>(pos, status, ids, n, nodes, mask, nx, ny, nz, use_mask, ox, oy, oz,  \
+            advance<real>(pos, status, ids, n, nodes, nx, ny, nz, ox, oy, oz,                  \
                           ihx, ihy, ihz, lox, loy, loz, hix, hiy, hiz, f0, f1, f2, f3, f4, f5, \
                           s0, s1, s2, s3, s4, s5, seed, step0, n_steps, dt, heun, tri);        \
         }                                                                                      \

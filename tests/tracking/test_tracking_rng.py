@@ -40,15 +40,38 @@ def test_normals_are_standard_and_independent():
     assert abs(np.corrcoef(z[0], z2[0])[0, 1]) < 4 * se
 
 
-def test_inverse_normal_cdf_is_accurate():
-    """AS 241 against the erfc-based normal CDF: Phi(Phi^-1(p)) = p to round-off."""
-    import math
+def test_ziggurat_tables_have_equal_layer_areas():
+    """Every layer of the 128-layer ziggurat has area V under f = exp(-x^2/2) (the base
+    layer: rectangle plus tail), and the top layer closes at f = 1."""
+    from scipy.special import erfc
 
-    p = np.concatenate([np.logspace(-10, -1, 50), np.linspace(0.05, 0.95, 101),
-                        1.0 - np.logspace(-10, -1, 50)])
-    z = np.array([rng.inverse_normal_cdf(v) for v in p])
-    back = np.array([0.5 * math.erfc(-v / math.sqrt(2.0)) for v in z])
-    np.testing.assert_allclose(back, p, rtol=1e-13)
+    x, f = rng.ZIGGURAT_X, np.exp(-0.5 * rng.ZIGGURAT_X ** 2)
+    tail = np.sqrt(np.pi / 2) * erfc(rng.ZIGGURAT_R / np.sqrt(2))
+    areas = [rng.ZIGGURAT_R * f[1] + tail] + [x[i] * (f[i + 1] - f[i]) for i in range(1, 127)]
+    areas.append(x[127] * (1.0 - f[127]))
+    np.testing.assert_allclose(areas, rng.ZIGGURAT_V, rtol=1e-8)  # R and V have 13 digits
+    assert x[128] == 0.0 and np.all(np.diff(x[1:]) < 0)
+
+
+def test_ziggurat_normals_match_the_normal_distribution():
+    """KS against N(0, 1) on 3e6 variates, the first four moments, and the slow paths:
+    the wedges (fast path missed) and the tail beyond R, where Marsaglia's method runs."""
+    from scipy import stats
+
+    z = rng.normals(np.arange(1_000_000), step=3, seed=2024).ravel()
+    n = z.size
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    se = 1.0 / np.sqrt(n)
+    assert abs(z.mean()) < 4 * se
+    assert abs(z.var() - 1.0) < 4 * np.sqrt(2.0) * se
+    assert abs(stats.skew(z)) < 4 * np.sqrt(6.0) * se
+    assert abs(stats.kurtosis(z)) < 4 * np.sqrt(24.0) * se
+    for threshold in (rng.ZIGGURAT_R, 4.0, 4.5):  # the tail itself: P(|z| > t)
+        p = 2 * stats.norm.sf(threshold)
+        assert abs(np.mean(np.abs(z) > threshold) - p) < 4 * np.sqrt(p / n)
+    tail = z[z > rng.ZIGGURAT_R]  # conditional law beyond R: KS against the truncated normal
+    cdf = lambda t: 1.0 - stats.norm.sf(t) / stats.norm.sf(rng.ZIGGURAT_R)  # noqa: E731
+    assert stats.kstest(tail, cdf).pvalue > 1e-3
 
 
 def test_random_numbers_depend_only_on_seed_id_step():

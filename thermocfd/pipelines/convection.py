@@ -412,10 +412,12 @@ def _track(case: Case, domain, T, u, c, c0: float, length: float, D: float, boun
     from ..tracking import grid_fields_from_dolfinx, run_tracking
 
     spec, solute = case.tracking, case.solute
-    # graded meshes (the laser focus): resolve the finest cells, not the median ones
+    # graded meshes (the laser focus): resolve the finest cells, not the median ones, unless
+    # tracking.field_tolerance chooses the spacing from the sampling error
     finest = domain.comm.allreduce(float(np.min(compat.cell_diameters(domain.mesh))), op=MPI.MIN)
     fields = grid_fields_from_dolfinx(T, solute.diffusivity, solute.soret_coefficient, velocity=u,
-                                      spacing=finest / 2.0, length_scale=domain.length_scale)
+                                      spacing=None if spec.field_tolerance else finest / 2.0,
+                                      length_scale=domain.length_scale, field_tolerance=spec.field_tolerance)
     duration = spec.duration or 5.0 * length**2 / (math.pi**2 * D)
     config = tracking_config(case, domain, fields, duration, boundaries, fluid_density)
     log.info(f"tracking {spec.particles} particles for {duration:.4g} s in the flow")

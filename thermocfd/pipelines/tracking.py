@@ -21,12 +21,17 @@ from ..fem import compat
 from ..fem.mesh import mesh_bounds
 from ..physics import analytic
 from ..tracking import grid_fields_from_dolfinx, run_tracking
-from ..tracking.outputs import concentration_profile, soret_coefficient_from_profile, write_particle_cloud
+from ..tracking.outputs import concentration_profile, soret_coefficient_from_profile, write_particle_series
+from ..tracking.sampling import interpolation_error_estimate
 from ..presets import boundary_conditions
 from . import keep, pipeline
 from .common import PipelineResult, drift_velocity, tracking_config
 from .soret_cell import build_domain, cell_temperature, fluid_regions, is_one_dimensional, liquid_volume, wall_average
 from .states import cell_transport, fast_switching_results, finite_rate_reference
+
+
+CLOUD_PARTICLES = 2000
+"""Particles in each frame of the particle series (at least tracking.trajectories)."""
 
 
 @pipeline("tracking")
@@ -50,8 +55,10 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         # with internal states each state's D comes from its own law at the node T, and
         # no state has a thermophoretic drift of its own
         fields = grid_fields_from_dolfinx(T, solute.diffusivity_law, None if model else solute.soret_coefficient,
-                                          length_scale=domain.length_scale)
+                                          length_scale=domain.length_scale, field_tolerance=spec.field_tolerance)
     log.info(f"tracking grid: {fields.shape} nodes, spacing {fields.spacing[0]:.3g} m")
+    grid = {"tracking_grid_spacing": float(np.max(fields.spacing)),
+            "tracking_field_error_estimate": max(interpolation_error_estimate(fields).values(), default=0.0)}
 
     lo, hi = mesh_bounds(domain.mesh)
     length = (hi[0] - lo[0]) * domain.length_scale
@@ -64,8 +71,10 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
                              case.fluid.at(T_mean).density, cell_axis=0, histogram_bins=spec.bins,
                              record_particles=spec.trajectories, internal_states=model)
     steps = config.n_steps
-    if spec.trajectories:
-        config.record_every = max(1, steps // 100)
+    if case.output.fields:  # frames of a subsample for the particle series, fields/particles.pvd
+        config.record_particles = max(spec.trajectories, min(spec.particles, CLOUD_PARTICLES))
+    if spec.trajectories or case.output.fields:
+        config.record_every = max(1, steps // (100 if spec.trajectories else 20))
     log.info(f"tracking {spec.particles} particles for {duration:.4g} s "
              f"({duration / tau:.1f} relaxation times)")
     with timer("tracking"):
@@ -87,14 +96,15 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         fit = soret_coefficient_from_profile(temperature_bins, histogram, stderr)
         profile = (centres, histogram, stderr, eulerian_bins)
         if spec.trajectories and result.recorder is not None:
-            result.recorder.write_vtp(out_dir / "fields" / "trajectories.vtp")
-        if case.output.fields:
-            write_particle_cloud(result.state, result.initial_positions, out_dir / "fields" / "particles.vtp")
+            result.recorder.write_vtp(out_dir / "fields" / "trajectories.vtp", max_paths=spec.trajectories)
+        if case.output.fields and result.recorder is not None:
+            write_particle_series(result.recorder.cloud_frames(), out_dir / "fields" / "particles.pvd")
     deviation, fit = MPI.COMM_WORLD.bcast((deviation, fit), root=0)
     summary["soret_coefficient_fit"], summary["soret_coefficient_fit_stderr"] = fit
 
     results = {
         **summary,
+        **grid,
         "c_ratio_eulerian": ratio_eulerian,
         "histogram_max_deviation_stderr": deviation,
         "relaxation_time_reference": tau,
@@ -111,7 +121,8 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
             results["soret_coefficient_finite_rate_1d"] = reference.soret_coefficient_fit
     units = {"msd_diffusivity": "m^2/s", "soret_coefficient_fit": "1/K", "mean_drift_velocity": "m/s", "c_ratio_cold_hot": "1",
              "c_ratio_eulerian": "1", "histogram_max_deviation_stderr": "standard errors",
-             "tracking_dt": "s", "tracking_particle_steps_per_s": "1/s", "relaxation_time_reference": "s"}
+             "tracking_dt": "s", "tracking_particle_steps_per_s": "1/s", "relaxation_time_reference": "s",
+             "tracking_grid_spacing": "m", "tracking_field_error_estimate": "1"}
     if profile is not None and case.output.pictures:
         from ..plots import histogram_figure
 

@@ -192,7 +192,10 @@ def _checkpoint_arrays(state: ParticleState, initial: ParticleState, recorder: T
         arrays["internal_state"] = host.internal_state
     if recorder is not None:  # rank 0; its first frame is taken before the first step
         arrays.update(frames=np.stack(recorder.frames), frame_times=np.asarray(recorder.times),
-                      frame_selection=recorder._selection, frame_ids=recorder.ids)
+                      frame_selection=recorder._selection, frame_ids=recorder.ids,
+                      frame_status=np.stack(recorder.statuses))
+        if recorder.internal_states:
+            arrays["frame_internal_state"] = np.stack(recorder.internal_states)
     return arrays
 
 
@@ -206,7 +209,8 @@ def _restored(saved: checkpoint.Checkpoint, config: TrackingConfig, rank: int):
     if config.record_every > 0 and rank == 0:
         recorder = TrajectoryRecorder(every=config.record_every, max_particles=config.record_particles,
                                       frames=list(a["frames"]), times=[float(t) for t in a["frame_times"]],
-                                      _selection=a["frame_selection"])
+                                      _selection=a["frame_selection"], statuses=list(a["frame_status"]),
+                                      internal_states=list(a.get("frame_internal_state", [])))
         recorder.ids = a["frame_ids"]
     return state, initial, recorder, int(a["particle_steps"]), float(a["wall_time_s"])
 

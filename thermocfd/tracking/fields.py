@@ -154,8 +154,10 @@ class GridFields:
     # --- what the kernels read -----------------------------------------------------
     def node_records(self, grad_d: str = "trilinear",
                      external_force: Sequence[float] | None = None,
-                     dtype=np.float64) -> np.ndarray:
-        """The (nx, ny, nz, 4) array ``[b_x, b_y, b_z, D]`` the kernels interpolate.
+                     dtype=np.float64, with_inside: bool = False) -> np.ndarray:
+        """The (nx, ny, nz, 4) array ``[b_x, b_y, b_z, D]`` the kernels interpolate; with
+        ``with_inside`` (nx, ny, nz, 5), the inside mask (1 everywhere without one) as the
+        fifth component, so that the kernel's inside test reads the same cache lines.
 
         ``external_force`` (N, e.g. the buoyant weight) becomes the drift
         ``F / zeta = F D / (k_B T)`` (Stokes-Einstein friction). ``grad_d`` as in
@@ -174,9 +176,11 @@ class GridFields:
             grad_D = self.grad_diffusivity if self.grad_diffusivity is not None else \
                 finite_difference_gradient(self.diffusivity, self.spacing)
             drift = drift + grad_D
-        records = np.empty(self.shape + (4,), dtype=dtype)
+        records = np.empty(self.shape + (5 if with_inside else 4,), dtype=dtype)
         records[..., :3] = drift
         records[..., 3] = self.diffusivity
+        if with_inside:
+            records[..., 4] = 1.0 if self.inside is None else self.inside
         return records
 
     def state_diffusivities(self, model: InternalStateModel) -> np.ndarray:

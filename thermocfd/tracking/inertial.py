@@ -46,15 +46,14 @@ from numba import prange
 
 from .backend import select_backend
 from .fields import GridFields
-from .kernels_cpu import (ACTIVE, ADSORBED, ESCAPED, FACE_ADSORB, FACE_OPEN, INVALID, _MAX_REFLECTIONS, _sample_mask,
-                          sample_nodes)
+from .kernels_cpu import ACTIVE, INVALID, sample_nodes, sample_scalar, wall_axis
 from .kernels_gpu import CUDA_SOURCE
-from .rng import FASTMATH, PURPOSE_NOISE, PURPOSE_WALL, normals, normals3, split_key, uniforms4
+from .rng import FASTMATH, PURPOSE_NOISE, normals, normals3, split_key
 from .state import ParticleState, to_numpy
 from .tracker import AdvanceReport, _faces, _per_face
 
 PURPOSE_POSITION_NOISE = 0x80000000  # far above PURPOSE_WALL + hits
-PURPOSE_INITIAL_VELOCITY = 0x80000001
+PURPOSE_INITIAL_VELOCITY = 0x80010000  # normal-drawing purposes are 2^16 apart (rng)
 OVERDAMPED_TAU_FRACTION = 0.01
 _SERIES_BELOW = 0.05
 
@@ -82,32 +81,6 @@ def ou_coefficients(tau, d, dt):
     return e, tau * one_minus_e, sigma_v, c, s
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
-def _wall_axis_inertial(x, v, lo, hi, kind_lo, kind_hi, p_lo, p_hi, pid, step, hits, k0, k1):
-    """One axis's walls for position and velocity: (x, v, event, hits)."""
-    for _ in range(_MAX_REFLECTIONS):
-        if x < lo:
-            kind = kind_lo
-            p_stick = p_lo
-            wall = lo
-        elif x > hi:
-            kind = kind_hi
-            p_stick = p_hi
-            wall = hi
-        else:
-            return x, v, ACTIVE, hits
-        if kind == FACE_OPEN:
-            return wall, v, ESCAPED, hits
-        if kind == FACE_ADSORB:
-            u, _, _, _ = uniforms4(pid, step, PURPOSE_WALL + hits, k0, k1)
-            hits += 1
-            if u < p_stick:
-                return wall, 0.0, ADSORBED, hits
-        x = 2.0 * wall - x
-        v = -v
-    return min(max(x, lo), hi), v, ACTIVE, hits
-
-
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
 def advance_inertial_cpu(pos, vel, status, ids, nodes, tau_grid, origin, inv_h, box_lo, box_hi,
                          face_kind, stick, seed, step0, n_steps, dt):
@@ -116,6 +89,8 @@ def advance_inertial_cpu(pos, vel, status, ids, nodes, tau_grid, origin, inv_h, 
     k0, k1 = split_key(seed)
     ox, oy, oz = origin[0], origin[1], origin[2]
     ihx, ihy, ihz = inv_h[0], inv_h[1], inv_h[2]
+    flat = nodes.reshape(-1)
+    shape = nodes.shape
     for p in prange(pos.shape[1]):
         if status[p] != ACTIVE:
             continue
@@ -131,8 +106,8 @@ def advance_inertial_cpu(pos, vel, status, ids, nodes, tau_grid, origin, inv_h, 
             step = np.uint64(step0) + np.uint64(s)
             n0, n1, n2 = normals3(pid, step, PURPOSE_NOISE, k0, k1)
             m0, m1, m2 = normals3(pid, step, PURPOSE_POSITION_NOISE, k0, k1)
-            bx, by, bz, d, _, _, _ = sample_nodes(nodes, x, y, z, ox, oy, oz, ihx, ihy, ihz)
-            tau = _sample_mask(tau_grid, x, y, z, ox, oy, oz, ihx, ihy, ihz)
+            bx, by, bz, d, _, _, _, _ = sample_nodes(flat, shape, x, y, z, ox, oy, oz, ihx, ihy, ihz)
+            tau = sample_scalar(tau_grid, x, y, z, ox, oy, oz, ihx, ihy, ihz)
             e, lag, sigma_v, c, sx = ou_coefficients(tau, d, dt)
             ux = vx - bx
             uy = vy - by
@@ -148,12 +123,12 @@ def advance_inertial_cpu(pos, vel, status, ids, nodes, tau_grid, origin, inv_h, 
                 st = INVALID
                 break
             hits = 0
-            xn, vxn, ex, hits = _wall_axis_inertial(xn, vxn, box_lo[0], box_hi[0], face_kind[0], face_kind[1],
-                                                    stick[0], stick[1], pid, step, hits, k0, k1)
-            yn, vyn, ey, hits = _wall_axis_inertial(yn, vyn, box_lo[1], box_hi[1], face_kind[2], face_kind[3],
-                                                    stick[2], stick[3], pid, step, hits, k0, k1)
-            zn, vzn, ez, hits = _wall_axis_inertial(zn, vzn, box_lo[2], box_hi[2], face_kind[4], face_kind[5],
-                                                    stick[4], stick[5], pid, step, hits, k0, k1)
+            xn, vxn, ex, hits = wall_axis(xn, vxn, box_lo[0], box_hi[0], face_kind[0], face_kind[1],
+                                          stick[0], stick[1], pid, step, hits, k0, k1)
+            yn, vyn, ey, hits = wall_axis(yn, vyn, box_lo[1], box_hi[1], face_kind[2], face_kind[3],
+                                          stick[2], stick[3], pid, step, hits, k0, k1)
+            zn, vzn, ez, hits = wall_axis(zn, vzn, box_lo[2], box_hi[2], face_kind[4], face_kind[5],
+                                          stick[4], stick[5], pid, step, hits, k0, k1)
             x = xn
             y = yn
             z = zn
@@ -174,18 +149,9 @@ def advance_inertial_cpu(pos, vel, status, ids, nodes, tau_grid, origin, inv_h, 
 
 
 # The same algorithm in CUDA C++, on the helpers of the overdamped kernel's source
-# (Philox, inverse-CDF normals, trilinear sampling, the wall's uniform draw).
+# (Philox, ziggurat normals, trilinear sampling, the walls).
 INERTIAL_CUDA_SOURCE = CUDA_SOURCE + r"""
 #define PURPOSE_POSITION_NOISE 0x80000000u
-
-__device__ __forceinline__ void normals3_of(u64 pid, u64 step, u32 purpose, u32 k0, u32 k1,
-                                            double &n0, double &n1, double &n2)
-{
-    philox_out r = philox4x32_10((u32)pid, (u32)(pid >> 32), (u32)step, purpose, k0, k1);
-    n0 = inverse_normal_cdf(unit_open(r.v[0]));
-    n1 = inverse_normal_cdf(unit_open(r.v[1]));
-    n2 = inverse_normal_cdf(unit_open(r.v[2]));
-}
 
 __device__ __forceinline__ void ou_coefficients(double tau, double d, double dt, double &e, double &lag,
                                                 double &sigma_v, double &c, double &s)
@@ -208,28 +174,6 @@ __device__ __forceinline__ void ou_coefficients(double tau, double d, double dt,
     lag = tau * one_minus_e;
 }
 
-__device__ __forceinline__ int wall_axis_inertial(double &x, double &v, double lo, double hi, int kind_lo,
-                                                  int kind_hi, double p_lo, double p_hi, u64 pid, u64 step,
-                                                  u32 &hits, u32 k0, u32 k1)
-{
-    for (int it = 0; it < MAX_REFLECTIONS; ++it) {
-        int kind; double p_stick, wall;
-        if (x < lo) { kind = kind_lo; p_stick = p_lo; wall = lo; }
-        else if (x > hi) { kind = kind_hi; p_stick = p_hi; wall = hi; }
-        else return ACTIVE;
-        if (kind == FACE_OPEN) { x = wall; return ESCAPED; }
-        if (kind == FACE_ADSORB) {
-            const double u = wall_uniform(pid, step, hits, k0, k1);
-            hits += 1;
-            if (u < p_stick) { x = wall; v = 0.0; return ADSORBED; }
-        }
-        x = 2.0 * wall - x;
-        v = -v;
-    }
-    x = x < lo ? lo : (x > hi ? hi : x);
-    return ACTIVE;
-}
-
 extern "C" __global__ void advance_inertial(double *__restrict__ pos, double *__restrict__ vel,
                                             signed char *__restrict__ status, const u64 *__restrict__ ids,
                                             long long n, const double *__restrict__ nodes,
@@ -249,12 +193,12 @@ extern "C" __global__ void advance_inertial(double *__restrict__ pos, double *__
     int st = ACTIVE;
     for (int s = 0; s < n_steps; ++s) {
         const u64 step = step0 + (u64)s;
-        double n0, n1, n2, m0, m1, m2;
-        normals3_of(pid, step, PURPOSE_NOISE, k0, k1, n0, n1, n2);
-        normals3_of(pid, step, PURPOSE_POSITION_NOISE, k0, k1, m0, m1, m2);
-        double bx, by, bz, d, gx, gy, gz;
-        sample<double>(nodes, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz, bx, by, bz, d, gx, gy, gz);
-        const double tau = sample_mask<double>(tau_grid, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz);
+        double n0, n1, n2, m0, m1, m2, spare;
+        normals3_of(pid, step, PURPOSE_NOISE, k0, k1, n0, n1, n2, spare);
+        normals3_of(pid, step, PURPOSE_POSITION_NOISE, k0, k1, m0, m1, m2, spare);
+        double bx, by, bz, d, gx, gy, gz, inside;
+        sample<double>(nodes, 4, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz, bx, by, bz, d, gx, gy, gz, inside);
+        const double tau = sample_scalar<double>(tau_grid, 1, 0, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz);
         double e, lag, sigma_v, c, sx;
         ou_coefficients(tau, d, dt, e, lag, sigma_v, c, sx);
         const double ux = vx - bx, uy = vy - by, uz = vz - bz;
@@ -269,9 +213,9 @@ extern "C" __global__ void advance_inertial(double *__restrict__ pos, double *__
             break;
         }
         u32 hits = 0;
-        const int ex = wall_axis_inertial(xn, vxn, lox, hix, f0, f1, s0, s1, pid, step, hits, k0, k1);
-        const int ey = wall_axis_inertial(yn, vyn, loy, hiy, f2, f3, s2, s3, pid, step, hits, k0, k1);
-        const int ez = wall_axis_inertial(zn, vzn, loz, hiz, f4, f5, s4, s5, pid, step, hits, k0, k1);
+        const int ex = wall_axis<double>(xn, vxn, lox, hix, f0, f1, s0, s1, pid, step, hits, k0, k1);
+        const int ey = wall_axis<double>(yn, vyn, loy, hiy, f2, f3, s2, s3, pid, step, hits, k0, k1);
+        const int ez = wall_axis<double>(zn, vzn, loz, hiz, f4, f5, s4, s5, pid, step, hits, k0, k1);
         x = xn; y = yn; z = zn; vx = vxn; vy = vyn; vz = vzn;
         const int event = ex != ACTIVE ? ex : (ey != ACTIVE ? ey : ez);
         if (event != ACTIVE) { st = event; break; }

@@ -3,20 +3,23 @@
 This is the reference implementation; ``kernels_gpu.CUDA_SOURCE`` is the same algorithm
 line by line. Per particle and step (one thread owns a particle for all fused steps):
 
-1. three N(0,1) variates: inverse normal CDF of three Philox4x32-10 words keyed by
+1. three N(0,1) variates: ziggurat on three Philox4x32-10 words keyed by
    (seed; id, step, PURPOSE_NOISE) (:mod:`.rng`);
-2. trilinear interpolation of the node record ``[b_x, b_y, b_z, D]`` where ``b`` is the
-   pre-combined drift ``u - D_T grad T + F_ext D/(k_B T) (+ grad D if sampled on the
-   grid)``; with ``trilinear_grad_d`` the exact gradient of the trilinear interpolant of
-   D is added, which makes the drift consistent with the D that scales the noise (so the
-   steady density is the Eulerian one up to the time-discretisation error);
+2. the drift and D come from the trilinear interpolation of the node record
+   ``[b_x, b_y, b_z, D, inside]`` where ``b`` is the pre-combined drift
+   ``u - D_T grad T + F_ext D/(k_B T) (+ grad D if sampled on the grid)``; with
+   ``trilinear_grad_d`` the exact gradient of the trilinear interpolant of D is added,
+   which makes the drift consistent with the D that scales the noise (so the steady
+   density is the Eulerian one up to the time-discretisation error);
 3. Euler-Maruyama ``X + b dt + sqrt(2 D dt) xi`` or Heun on the drift (predictor with the
    same xi, corrector averages the drifts; the noise amplitude stays at X: Ito);
 4. NaN guard: a non-finite new position marks the particle INVALID, keeps its last
    finite position and stops it, so no NaN ever leaves the kernel;
 5. box walls per face: specular reflection of the position, adsorption with a sticking
    probability (else reflection), or open (escape);
-6. optional inside mask: a step that ends where the interpolated mask is < 1/2 is rejected.
+6. the record at the new position: a step that ends where the interpolated inside value
+   is < 1/2 is rejected; an accepted one keeps the record as the next step's drift and D,
+   so an Euler step reads the eight corners once (mask, drift and D share cache lines).
 
 Particles with internal states (:func:`advance_states_cpu`) read the node record
 ``[b_x, b_y, b_z, T, D_0, D_1, D_2, D_3]`` instead. Per step, at the start position X:
@@ -66,7 +69,9 @@ MAX_JUMPS = 32  # jumps simulated one by one within a step before the fast-switc
 STATE_RECORD = 4 + MAX_STATES  # [b_x, b_y, b_z, T, D_0, ..., D_3]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+# The sampling and wall helpers are inlined into the kernels at numba's IR level
+# (inline="always"): called as functions they cost a quarter of the step rate.
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _cell(x, origin, inv_h, n):
     g = (x - origin) * inv_h
     i = int(math.floor(g))
@@ -82,104 +87,146 @@ def _cell(x, origin, inv_h, n):
     return i, f
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
-def sample_nodes(nodes, x, y, z, ox, oy, oz, ihx, ihy, ihz):
-    """Trilinear drift and D at (x, y, z), and the gradient of the interpolated D."""
-    i, fx = _cell(x, ox, ihx, nodes.shape[0])
-    j, fy = _cell(y, oy, ihy, nodes.shape[1])
-    k, fz = _cell(z, oz, ihz, nodes.shape[2])
-    bx = 0.0
-    by = 0.0
-    bz = 0.0
-    d = 0.0
-    gx = 0.0
-    gy = 0.0
-    gz = 0.0
-    for c in range(8):
-        di = c & 1
-        dj = (c >> 1) & 1
-        dk = (c >> 2) & 1
-        wx = fx if di == 1 else 1.0 - fx
-        wy = fy if dj == 1 else 1.0 - fy
-        wz = fz if dk == 1 else 1.0 - fz
-        sx = 1.0 if di == 1 else -1.0
-        sy = 1.0 if dj == 1 else -1.0
-        sz = 1.0 if dk == 1 else -1.0
-        w = wx * wy * wz
-        dv = np.float64(nodes[i + di, j + dj, k + dk, 3])
-        bx += w * nodes[i + di, j + dj, k + dk, 0]
-        by += w * nodes[i + di, j + dj, k + dk, 1]
-        bz += w * nodes[i + di, j + dj, k + dk, 2]
-        d += w * dv
-        gx += sx * wy * wz * dv
-        gy += wx * sy * wz * dv
-        gz += wx * wy * sz * dv
-    return bx, by, bz, d, gx * ihx, gy * ihy, gz * ihz
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def _blend(flat, c000, c010, c100, c110, sz, fx, fy, fz):
+    """Trilinear value of one record component from the corners' flat offsets (blends
+    along z, then y, then x)."""
+    a00 = np.float64(flat[c000]) + fz * (np.float64(flat[c000 + sz]) - np.float64(flat[c000]))
+    a01 = np.float64(flat[c010]) + fz * (np.float64(flat[c010 + sz]) - np.float64(flat[c010]))
+    a10 = np.float64(flat[c100]) + fz * (np.float64(flat[c100 + sz]) - np.float64(flat[c100]))
+    a11 = np.float64(flat[c110]) + fz * (np.float64(flat[c110 + sz]) - np.float64(flat[c110]))
+    b0 = a00 + fy * (a01 - a00)
+    b1 = a10 + fy * (a11 - a10)
+    return b0 + fx * (b1 - b0)
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def _blend_with_gradient(flat, c000, c010, c100, c110, sz, fx, fy, fz, ihx, ihy, ihz):
+    """:func:`_blend` and the exact gradient of the trilinear interpolant."""
+    v000 = np.float64(flat[c000])
+    v001 = np.float64(flat[c000 + sz])
+    v010 = np.float64(flat[c010])
+    v011 = np.float64(flat[c010 + sz])
+    v100 = np.float64(flat[c100])
+    v101 = np.float64(flat[c100 + sz])
+    v110 = np.float64(flat[c110])
+    v111 = np.float64(flat[c110 + sz])
+    a00 = v000 + fz * (v001 - v000)
+    a01 = v010 + fz * (v011 - v010)
+    a10 = v100 + fz * (v101 - v100)
+    a11 = v110 + fz * (v111 - v110)
+    b0 = a00 + fy * (a01 - a00)
+    b1 = a10 + fy * (a11 - a10)
+    e0 = (v001 - v000) + fy * ((v011 - v010) - (v001 - v000))
+    e1 = (v101 - v100) + fy * ((v111 - v110) - (v101 - v100))
+    return (b0 + fx * (b1 - b0), (b1 - b0) * ihx, ((a01 - a00) + fx * ((a11 - a10) - (a01 - a00))) * ihy,
+            (e0 + fx * (e1 - e0)) * ihz)
+
+
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
+def sample_nodes(flat, shape, x, y, z, ox, oy, oz, ihx, ihy, ihz):
+    """Trilinear drift, D and inside value at (x, y, z), and the gradient of the
+    interpolated D: (b_x, b_y, b_z, D, dD/dx, dD/dy, dD/dz, inside).
+
+    ``flat`` is the C-ordered node array (nx, ny, nz, R) of ``shape`` raveled once by the
+    caller (a reshape per call costs as much as the blend): ``[b_x, b_y, b_z, D]`` and,
+    for R = 5, the inside mask (taken as 1 for R = 4). The two z-neighbours of a corner
+    are adjacent records, so a corner pair shares cache lines.
+    """
+    nx, ny, nz, width = shape
+    i, fx = _cell(x, ox, ihx, nx)
+    j, fy = _cell(y, oy, ihy, ny)
+    k, fz = _cell(z, oz, ihz, nz)
+    c000 = ((i * ny + j) * nz + k) * width
+    c010 = c000 + nz * width
+    c100 = c000 + ny * nz * width
+    c110 = c100 + nz * width
+    bx = _blend(flat, c000, c010, c100, c110, width, fx, fy, fz)
+    by = _blend(flat, c000 + 1, c010 + 1, c100 + 1, c110 + 1, width, fx, fy, fz)
+    bz = _blend(flat, c000 + 2, c010 + 2, c100 + 2, c110 + 2, width, fx, fy, fz)
+    d, gx, gy, gz = _blend_with_gradient(flat, c000 + 3, c010 + 3, c100 + 3, c110 + 3, width, fx, fy, fz,
+                                         ihx, ihy, ihz)
+    inside = 1.0
+    if width > 4:
+        inside = _blend(flat, c000 + 4, c010 + 4, c100 + 4, c110 + 4, width, fx, fy, fz)
+    return bx, by, bz, d, gx, gy, gz, inside
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
-def _sample_mask(mask, x, y, z, ox, oy, oz, ihx, ihy, ihz):
-    i, fx = _cell(x, ox, ihx, mask.shape[0])
-    j, fy = _cell(y, oy, ihy, mask.shape[1])
-    k, fz = _cell(z, oz, ihz, mask.shape[2])
-    m = 0.0
-    for c in range(8):
-        di = c & 1
-        dj = (c >> 1) & 1
-        dk = (c >> 2) & 1
-        wx = fx if di == 1 else 1.0 - fx
-        wy = fy if dj == 1 else 1.0 - fy
-        wz = fz if dk == 1 else 1.0 - fz
-        m += wx * wy * wz * mask[i + di, j + dj, k + dk]
-    return m
+def sample_scalar(values, x, y, z, ox, oy, oz, ihx, ihy, ihz):
+    """Trilinear interpolation of a scalar node array (nx, ny, nz) at (x, y, z)."""
+    i, fx = _cell(x, ox, ihx, values.shape[0])
+    j, fy = _cell(y, oy, ihy, values.shape[1])
+    k, fz = _cell(z, oz, ihz, values.shape[2])
+    a00 = values[i, j, k] + fz * (values[i, j, k + 1] - values[i, j, k])
+    a01 = values[i, j + 1, k] + fz * (values[i, j + 1, k + 1] - values[i, j + 1, k])
+    a10 = values[i + 1, j, k] + fz * (values[i + 1, j, k + 1] - values[i + 1, j, k])
+    a11 = values[i + 1, j + 1, k] + fz * (values[i + 1, j + 1, k + 1] - values[i + 1, j + 1, k])
+    b0 = a00 + fy * (a01 - a00)
+    b1 = a10 + fy * (a11 - a10)
+    return b0 + fx * (b1 - b0)
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
-def _wall_axis(v, lo, hi, kind_lo, kind_hi, p_lo, p_hi, pid, step, hits, k0, k1):
-    """Apply the two walls of one axis; returns (v, event, hits), event = status or 0."""
+def wall_axis(x, v, lo, hi, kind_lo, kind_hi, p_lo, p_hi, pid, step, hits, k0, k1):
+    """The two walls of one axis on a new coordinate ``x`` and its velocity ``v`` (0 for
+    overdamped particles): specular reflection (of both), adsorption with a sticking
+    probability (the velocity drops to 0) or escape; returns (x, v, event, hits), event =
+    status or ACTIVE."""
     for _ in range(_MAX_REFLECTIONS):
-        if v < lo:
+        if x < lo:
             kind = kind_lo
             p_stick = p_lo
             wall = lo
-        elif v > hi:
+        elif x > hi:
             kind = kind_hi
             p_stick = p_hi
             wall = hi
         else:
-            return v, ACTIVE, hits
+            return x, v, ACTIVE, hits
         if kind == FACE_OPEN:
-            return wall, ESCAPED, hits
+            return wall, v, ESCAPED, hits
         if kind == FACE_ADSORB:
             u, _, _, _ = uniforms4(pid, step, PURPOSE_WALL + hits, k0, k1)
             hits += 1
             if u < p_stick:
-                return wall, ADSORBED, hits
-        v = 2.0 * wall - v
+                return wall, 0.0 * v, ADSORBED, hits
+        x = 2.0 * wall - x
+        v = -v
     # A step many box widths long (should never happen with a sane dt): stay inside.
-    return min(max(v, lo), hi), ACTIVE, hits
+    return min(max(x, lo), hi), v, ACTIVE, hits
 
 
-@numba.njit(cache=True, fastmath=FASTMATH)
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _walls(x, y, z, box_lo, box_hi, face_kind, stick, pid, step, k0, k1):
     """The box's walls on a new position: (x, y, z, event), event = status or ACTIVE."""
+    if (box_lo[0] <= x <= box_hi[0]) and (box_lo[1] <= y <= box_hi[1]) and (box_lo[2] <= z <= box_hi[2]):
+        return x, y, z, ACTIVE  # most steps: no wall reached
     hits = 0
-    x, ex, hits = _wall_axis(x, box_lo[0], box_hi[0], face_kind[0], face_kind[1],
-                             stick[0], stick[1], pid, step, hits, k0, k1)
-    y, ey, hits = _wall_axis(y, box_lo[1], box_hi[1], face_kind[2], face_kind[3],
-                             stick[2], stick[3], pid, step, hits, k0, k1)
-    z, ez, hits = _wall_axis(z, box_lo[2], box_hi[2], face_kind[4], face_kind[5],
-                             stick[4], stick[5], pid, step, hits, k0, k1)
+    x, _, ex, hits = wall_axis(x, 0.0, box_lo[0], box_hi[0], face_kind[0], face_kind[1],
+                               stick[0], stick[1], pid, step, hits, k0, k1)
+    y, _, ey, hits = wall_axis(y, 0.0, box_lo[1], box_hi[1], face_kind[2], face_kind[3],
+                               stick[2], stick[3], pid, step, hits, k0, k1)
+    z, _, ez, hits = wall_axis(z, 0.0, box_lo[2], box_hi[2], face_kind[4], face_kind[5],
+                               stick[4], stick[5], pid, step, hits, k0, k1)
     return x, y, z, (ex if ex != ACTIVE else (ey if ey != ACTIVE else ez))
 
 
 @numba.njit(parallel=True, cache=True, fastmath=FASTMATH)
-def advance_cpu(pos, status, ids, nodes, mask, use_mask, origin, inv_h, box_lo, box_hi,
+def advance_cpu(pos, status, ids, nodes, origin, inv_h, box_lo, box_hi,
                 face_kind, stick, seed, step0, n_steps, dt, heun, trilinear_grad_d):
-    """Advance all ACTIVE particles by ``n_steps`` steps of size ``dt`` (in place)."""
+    """Advance all ACTIVE particles by ``n_steps`` steps of size ``dt`` (in place).
+
+    ``nodes`` (nx, ny, nz, 5) ``[b_x, b_y, b_z, D, inside]`` (float64 or float32; the
+    arithmetic and the positions are float64). One pass over the eight corner records per
+    Euler step: the records sampled at an accepted new position (its inside test) are the
+    next step's drift and D.
+    """
     k0, k1 = split_key(seed)
     ox, oy, oz = origin[0], origin[1], origin[2]
     ihx, ihy, ihz = inv_h[0], inv_h[1], inv_h[2]
+    flat = nodes.reshape(-1)
+    shape = nodes.shape
     for p in prange(pos.shape[1]):
         if status[p] != ACTIVE:
             continue
@@ -188,35 +235,38 @@ def advance_cpu(pos, status, ids, nodes, mask, use_mask, origin, inv_h, box_lo, 
         z = np.float64(pos[2, p])
         pid = ids[p]
         st = ACTIVE
+        bx, by, bz, d, gx, gy, gz, _ = sample_nodes(flat, shape, x, y, z, ox, oy, oz, ihx, ihy, ihz)
         for s in range(n_steps):
             step = np.uint64(step0) + np.uint64(s)
             n0, n1, n2 = normals3(pid, step, PURPOSE_NOISE, k0, k1)
-            bx, by, bz, d, gx, gy, gz = sample_nodes(nodes, x, y, z, ox, oy, oz, ihx, ihy, ihz)
+            vx = bx
+            vy = by
+            vz = bz
             if trilinear_grad_d:
-                bx += gx
-                by += gy
-                bz += gz
+                vx += gx
+                vy += gy
+                vz += gz
             sig = math.sqrt(2.0 * max(d, 0.0) * dt)
             wx = sig * n0
             wy = sig * n1
             wz = sig * n2
             if heun:
-                xp = x + bx * dt + wx
-                yp = y + by * dt + wy
-                zp = z + bz * dt + wz
+                xp = x + vx * dt + wx
+                yp = y + vy * dt + wy
+                zp = z + vz * dt + wz
                 if math.isfinite(xp) and math.isfinite(yp) and math.isfinite(zp):
-                    cx, cy, cz, _, hx, hy, hz = sample_nodes(nodes, xp, yp, zp, ox, oy, oz,
-                                                             ihx, ihy, ihz)
+                    cx, cy, cz, _, hx, hy, hz, _ = sample_nodes(flat, shape, xp, yp, zp, ox, oy, oz,
+                                                                ihx, ihy, ihz)
                     if trilinear_grad_d:
                         cx += hx
                         cy += hy
                         cz += hz
-                    bx = 0.5 * (bx + cx)
-                    by = 0.5 * (by + cy)
-                    bz = 0.5 * (bz + cz)
-            xn = x + bx * dt + wx
-            yn = y + by * dt + wy
-            zn = z + bz * dt + wz
+                    vx = 0.5 * (vx + cx)
+                    vy = 0.5 * (vy + cy)
+                    vz = 0.5 * (vz + cz)
+            xn = x + vx * dt + wx
+            yn = y + vy * dt + wy
+            zn = z + vz * dt + wz
             if not (math.isfinite(xn) and math.isfinite(yn) and math.isfinite(zn)):
                 st = INVALID
                 break
@@ -227,12 +277,20 @@ def advance_cpu(pos, status, ids, nodes, mask, use_mask, origin, inv_h, box_lo, 
                 z = zn
                 st = event
                 break
-            if use_mask:
-                if _sample_mask(mask, xn, yn, zn, ox, oy, oz, ihx, ihy, ihz) < 0.5:
-                    continue  # rejected: the step would leave the geometry
+            nbx, nby, nbz, nd, ngx, ngy, ngz, inside = sample_nodes(flat, shape, xn, yn, zn, ox, oy, oz,
+                                                                    ihx, ihy, ihz)
+            if inside < 0.5:
+                continue  # rejected: the step would leave the geometry
             x = xn
             y = yn
             z = zn
+            bx = nbx
+            by = nby
+            bz = nbz
+            d = nd
+            gx = ngx
+            gy = ngy
+            gz = ngz
         pos[0, p] = x
         pos[1, p] = y
         pos[2, p] = z
@@ -240,23 +298,6 @@ def advance_cpu(pos, status, ids, nodes, mask, use_mask, origin, inv_h, box_lo, 
 
 
 # --- particles with internal states ------------------------------------------------------
-@numba.njit(cache=True, fastmath=FASTMATH)
-def _sample_temperature(records, x, y, z, ox, oy, oz, ihx, ihy, ihz):
-    i, fx = _cell(x, ox, ihx, records.shape[0])
-    j, fy = _cell(y, oy, ihy, records.shape[1])
-    k, fz = _cell(z, oz, ihz, records.shape[2])
-    t = 0.0
-    for c in range(8):
-        di = c & 1
-        dj = (c >> 1) & 1
-        dk = (c >> 2) & 1
-        wx = fx if di == 1 else 1.0 - fx
-        wy = fy if dj == 1 else 1.0 - fy
-        wz = fz if dk == 1 else 1.0 - fz
-        t += wx * wy * wz * records[i + di, j + dj, k + dk, 3]
-    return t
-
-
 @numba.njit(cache=True, fastmath=FASTMATH)
 def sample_state_nodes(records, x, y, z, ox, oy, oz, ihx, ihy, ihz, w0, w1, w2, w3):
     """Trilinear b, T and ``D_w = sum_i w_i D_i`` at (x, y, z), and the gradient of the
@@ -399,6 +440,7 @@ def advance_states_cpu(pos, status, internal, ids, records, mask, use_mask, orig
     ox, oy, oz = origin[0], origin[1], origin[2]
     ihx, ihy, ihz = inv_h[0], inv_h[1], inv_h[2]
     fx, fy, fz = force_over_kb[0], force_over_kb[1], force_over_kb[2]
+    temperature = records[:, :, :, 3]
     for p in prange(pos.shape[1]):
         if status[p] != ACTIVE:
             continue
@@ -411,7 +453,7 @@ def advance_states_cpu(pos, status, internal, ids, records, mask, use_mask, orig
         for n in range(n_steps):
             step = np.uint64(step0) + np.uint64(n)
             n0, n1, n2, u_first = normals3_uniform(pid, step, PURPOSE_NOISE, k0, k1)
-            t_here = _sample_temperature(records, x, y, z, ox, oy, oz, ihx, ihy, ihz)
+            t_here = sample_scalar(temperature, x, y, z, ox, oy, oz, ihx, ihy, ihz)
             s, w0, w1, w2, w3 = switch_states(s, u_first, t_here, dt, n_states, prefactor, activation,
                                               log_weight, level, component, pid, step, k0, k1)
             bx, by, bz, tk, d, gx, gy, gz = sample_state_nodes(records, x, y, z, ox, oy, oz,
@@ -460,7 +502,7 @@ def advance_states_cpu(pos, status, internal, ids, records, mask, use_mask, orig
                 st = event
                 break
             if use_mask:
-                if _sample_mask(mask, xn, yn, zn, ox, oy, oz, ihx, ihy, ihz) < 0.5:
+                if sample_scalar(mask, xn, yn, zn, ox, oy, oz, ihx, ihy, ihz) < 0.5:
                     continue  # rejected move; the internal state has switched all the same
             x = xn
             y = yn

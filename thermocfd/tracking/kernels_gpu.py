@@ -1,8 +1,9 @@
 """CuPy backend: one fused CUDA kernel advances many steps per launch.
 
 ``CUDA_SOURCE`` is the CPU kernel (:mod:`.kernels_cpu`) transcribed to CUDA C++: the same
-Philox4x32-10 counter layout, inverse-CDF normals in double precision, trilinear interpolation of
-the ``[b_x, b_y, b_z, D]`` node records, drift schemes, walls, mask and NaN guard. The
+Philox4x32-10 counter layout, ziggurat normals (the same tables, double precision), one
+trilinear pass over the ``[b_x, b_y, b_z, D, inside]`` node records per Euler step, drift
+schemes, walls, inside test and NaN guard. The
 template parameter ``real`` (float or double) is the storage and arithmetic precision of
 positions and fields; in double precision the two backends agree to round-off.
 ``advance_states`` is :func:`.kernels_cpu.advance_states_cpu` (particles with internal
@@ -18,6 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .rng import ZIGGURAT_CUDA_TABLES, ZIGGURAT_R
+
 CUDA_SOURCE = r"""
 typedef unsigned int u32;
 typedef unsigned long long u64;
@@ -32,6 +35,8 @@ typedef unsigned long long u64;
 #define PURPOSE_NOISE 0u
 #define PURPOSE_WALL 2u
 #define MAX_REFLECTIONS 8
+#define PURPOSE_GAUSS_FALLBACK 0x40000000u
+#define ZIGGURAT_R """ + repr(ZIGGURAT_R) + "\n" + ZIGGURAT_CUDA_TABLES + r"""
 
 struct philox_out { u32 v[4]; };
 
@@ -51,53 +56,47 @@ __device__ __forceinline__ philox_out philox4x32_10(u32 c0, u32 c1, u32 c2, u32 
 
 __device__ __forceinline__ double unit_open(u32 w) { return ((double)w + 0.5) * 2.3283064365386963e-10; }
 
-// Wichura AS 241 (PPND16): the same coefficients and operation order as rng.py.
-__device__ __forceinline__ double horner8(const double *c, double x)
+// Ziggurat normals: the tables and the algorithm of rng.ziggurat_normal.
+__device__ __forceinline__ double ziggurat_normal(u32 w, u64 pid, u64 step, u32 purpose, u32 k0, u32 k1,
+                                                  u32 &extra)
 {
-    return (((((((c[7] * x + c[6]) * x + c[5]) * x + c[4]) * x + c[3]) * x + c[2]) * x
-             + c[1]) * x + c[0]);
-}
-
-__device__ __forceinline__ double inverse_normal_cdf(double p)
-{
-    const double A[8] = {3.3871328727963666080e0, 1.3314166789178437745e+2, 1.9715909503065514427e+3,
-                         1.3731693765509461125e+4, 4.5921953931549871457e+4, 6.7265770927008700853e+4,
-                         3.3430575583588128105e+4, 2.5090809287301226727e+3};
-    const double B[8] = {1.0, 4.2313330701600911252e+1, 6.8718700749205790830e+2, 5.3941960214247511077e+3,
-                         2.1213794301586595867e+4, 3.9307895800092710610e+4, 2.8729085735721942674e+4,
-                         5.2264952788528545610e+3};
-    const double C[8] = {1.42343711074968357734e0, 4.63033784615654529590e0, 5.76949722146069140550e0,
-                         3.64784832476320460504e0, 1.27045825245236838258e0, 2.41780725177450611770e-1,
-                         2.27238449892691845833e-2, 7.74545014278341407640e-4};
-    const double D[8] = {1.0, 2.05319162663775882187e0, 1.67638483018380384940e0, 6.89767334985100004550e-1,
-                         1.48103976427480074590e-1, 1.51986665636164571966e-2, 5.47593808499534494600e-4,
-                         1.05075007164441684324e-9};
-    const double E[8] = {6.65790464350110377720e0, 5.46378491116411436990e0, 1.78482653991729133580e0,
-                         2.96560571828504891230e-1, 2.65321895265761230930e-2, 1.24266094738807843860e-3,
-                         2.71155556874348757815e-5, 2.01033439929228813265e-7};
-    const double F[8] = {1.0, 5.99832206555887937690e-1, 1.36929880922735805310e-1, 1.48753612908506148525e-2,
-                         7.86869131145613259100e-4, 1.84631831751005468180e-5, 1.42151175831644588870e-7,
-                         2.04426310338993978564e-15};
-    const double q = p - 0.5;
-    if (fabs(q) <= 0.425) {
-        const double r = 0.180625 - q * q;
-        return q * horner8(A, r) / horner8(B, r);
+    int layer = (int)(w & 0x7Fu);
+    bool negative = (w & 0x80u) != 0u;
+    double u = ((double)(w >> 8) + 0.5) * 5.9604644775390625e-08;
+    double x = u * ZIGGURAT_X[layer];
+    if (u < ZIGGURAT_RATIO[layer]) return negative ? -x : x;
+    for (int it = 0; it < 64; ++it) {
+        const philox_out r = philox4x32_10((u32)pid, (u32)(pid >> 32), (u32)step,
+                                           purpose + PURPOSE_GAUSS_FALLBACK + extra, k0, k1);
+        extra += 1;
+        if (layer == 0) {  // the tail beyond R
+            const double xt = -log(unit_open(r.v[0])) / ZIGGURAT_R;
+            const double yt = -log(unit_open(r.v[1]));
+            if (yt + yt > xt * xt) { x = ZIGGURAT_R + xt; break; }
+        } else {
+            const double y = ZIGGURAT_F[layer] + unit_open(r.v[0]) * (ZIGGURAT_F[layer + 1] - ZIGGURAT_F[layer]);
+            if (y < exp(-0.5 * x * x)) break;
+            layer = (int)(r.v[3] & 0x7Fu);
+            negative = (r.v[3] & 0x80u) != 0u;
+            u = ((double)(r.v[3] >> 8) + 0.5) * 5.9604644775390625e-08;
+            x = u * ZIGGURAT_X[layer];
+            if (u < ZIGGURAT_RATIO[layer]) break;
+        }
     }
-    double r = q < 0.0 ? p : 1.0 - p;
-    r = sqrt(-log(r));
-    double value;
-    if (r <= 5.0) { r -= 1.6; value = horner8(C, r) / horner8(D, r); }
-    else { r -= 5.0; value = horner8(E, r) / horner8(F, r); }
-    return q < 0.0 ? -value : value;
+    return negative ? -x : x;
 }
 
-__device__ __forceinline__ void normals3(u64 pid, u64 step, u32 k0, u32 k1,
-                                         double &n0, double &n1, double &n2)
+// Three N(0, 1) from the first three words of the (pid, step, purpose) block; the fourth
+// word as a U(0, 1) double (the first waiting time of the state switching).
+__device__ __forceinline__ void normals3_of(u64 pid, u64 step, u32 purpose, u32 k0, u32 k1,
+                                            double &n0, double &n1, double &n2, double &u3)
 {
-    philox_out r = philox4x32_10((u32)pid, (u32)(pid >> 32), (u32)step, PURPOSE_NOISE, k0, k1);
-    n0 = inverse_normal_cdf(unit_open(r.v[0]));
-    n1 = inverse_normal_cdf(unit_open(r.v[1]));
-    n2 = inverse_normal_cdf(unit_open(r.v[2]));
+    const philox_out r = philox4x32_10((u32)pid, (u32)(pid >> 32), (u32)step, purpose, k0, k1);
+    u32 extra = 0u;
+    n0 = ziggurat_normal(r.v[0], pid, step, purpose, k0, k1, extra);
+    n1 = ziggurat_normal(r.v[1], pid, step, purpose, k0, k1, extra);
+    n2 = ziggurat_normal(r.v[2], pid, step, purpose, k0, k1, extra);
+    u3 = unit_open(r.v[3]);
 }
 
 __device__ __forceinline__ double wall_uniform(u64 pid, u64 step, u32 hits, u32 k0, u32 k1)
@@ -136,78 +135,116 @@ __device__ __forceinline__ void load4<double>(const double *p, double &a, double
     a = v0.x; b = v0.y; c = v1.x; d = v1.y;
 }
 
+// Trilinear value of one record component (blends along z, then y, then x), as
+// kernels_cpu._blend; c000..c110 are the corners' offsets, sz the record width.
 template <typename real>
-__device__ __forceinline__ void sample(const real *__restrict__ nodes, int nx, int ny, int nz,
+__device__ __forceinline__ real blend(const real *__restrict__ v, long long c000, long long c010,
+                                      long long c100, long long c110, int sz, real fx, real fy, real fz)
+{
+    const real a00 = __ldg(v + c000) + fz * (__ldg(v + c000 + sz) - __ldg(v + c000));
+    const real a01 = __ldg(v + c010) + fz * (__ldg(v + c010 + sz) - __ldg(v + c010));
+    const real a10 = __ldg(v + c100) + fz * (__ldg(v + c100 + sz) - __ldg(v + c100));
+    const real a11 = __ldg(v + c110) + fz * (__ldg(v + c110 + sz) - __ldg(v + c110));
+    const real b0 = a00 + fy * (a01 - a00), b1 = a10 + fy * (a11 - a10);
+    return b0 + fx * (b1 - b0);
+}
+
+// Drift, D, the exact gradient of the interpolated D and the inside value (1 for width 4)
+// from records [b_x, b_y, b_z, D(, inside)] of ``width`` components (kernels_cpu.sample_nodes).
+template <typename real>
+__device__ __forceinline__ void sample(const real *__restrict__ nodes, int width, int nx, int ny, int nz,
                                        real x, real y, real z, real ox, real oy, real oz,
                                        real ihx, real ihy, real ihz,
                                        real &bx, real &by, real &bz, real &d,
-                                       real &gx, real &gy, real &gz)
+                                       real &gx, real &gy, real &gz, real &inside)
 {
     int i, j, k; real fx, fy, fz;
     cell<real>(x, ox, ihx, nx, i, fx);
     cell<real>(y, oy, ihy, ny, j, fy);
     cell<real>(z, oz, ihz, nz, k, fz);
-    bx = by = bz = d = gx = gy = gz = (real)0;
-    #pragma unroll
-    for (int c = 0; c < 8; ++c) {
-        const int di = c & 1, dj = (c >> 1) & 1, dk = (c >> 2) & 1;
-        const real wx = di ? fx : (real)1 - fx, wy = dj ? fy : (real)1 - fy, wz = dk ? fz : (real)1 - fz;
-        const real sx = di ? (real)1 : (real)-1, sy = dj ? (real)1 : (real)-1, sz = dk ? (real)1 : (real)-1;
-        const real w = wx * wy * wz;
-        real n0, n1, n2, dv;
-        load4<real>(nodes + 4 * (((long long)(i + di) * ny + (j + dj)) * nz + (k + dk)), n0, n1, n2, dv);
-        bx += w * n0; by += w * n1; bz += w * n2; d += w * dv;
-        gx += sx * wy * wz * dv; gy += wx * sy * wz * dv; gz += wx * wy * sz * dv;
-    }
-    gx *= ihx; gy *= ihy; gz *= ihz;
+    const long long c000 = (((long long)i * ny + j) * nz + k) * width;
+    const long long c010 = c000 + (long long)nz * width, c100 = c000 + (long long)ny * nz * width;
+    const long long c110 = c100 + (long long)nz * width;
+    bx = blend<real>(nodes, c000, c010, c100, c110, width, fx, fy, fz);
+    by = blend<real>(nodes, c000 + 1, c010 + 1, c100 + 1, c110 + 1, width, fx, fy, fz);
+    bz = blend<real>(nodes, c000 + 2, c010 + 2, c100 + 2, c110 + 2, width, fx, fy, fz);
+    const real *v = nodes + 3;
+    const real v000 = __ldg(v + c000), v001 = __ldg(v + c000 + width), v010 = __ldg(v + c010);
+    const real v011 = __ldg(v + c010 + width), v100 = __ldg(v + c100), v101 = __ldg(v + c100 + width);
+    const real v110 = __ldg(v + c110), v111 = __ldg(v + c110 + width);
+    const real a00 = v000 + fz * (v001 - v000), a01 = v010 + fz * (v011 - v010);
+    const real a10 = v100 + fz * (v101 - v100), a11 = v110 + fz * (v111 - v110);
+    const real b0 = a00 + fy * (a01 - a00), b1 = a10 + fy * (a11 - a10);
+    const real e0 = (v001 - v000) + fy * ((v011 - v010) - (v001 - v000));
+    const real e1 = (v101 - v100) + fy * ((v111 - v110) - (v101 - v100));
+    d = b0 + fx * (b1 - b0);
+    gx = (b1 - b0) * ihx;
+    gy = ((a01 - a00) + fx * ((a11 - a10) - (a01 - a00))) * ihy;
+    gz = (e0 + fx * (e1 - e0)) * ihz;
+    inside = width > 4 ? blend<real>(nodes, c000 + 4, c010 + 4, c100 + 4, c110 + 4, width, fx, fy, fz) : (real)1;
 }
 
+// Trilinear interpolation of component ``offset`` of records ``stride`` wide (a scalar
+// grid: 1, 0), as kernels_cpu.sample_scalar.
 template <typename real>
-__device__ __forceinline__ real sample_mask(const real *__restrict__ mask, int nx, int ny, int nz,
-                                            real x, real y, real z, real ox, real oy, real oz,
-                                            real ihx, real ihy, real ihz)
+__device__ __forceinline__ real sample_scalar(const real *__restrict__ values, int stride, int offset,
+                                              int nx, int ny, int nz, real x, real y, real z,
+                                              real ox, real oy, real oz, real ihx, real ihy, real ihz)
 {
     int i, j, k; real fx, fy, fz;
     cell<real>(x, ox, ihx, nx, i, fx);
     cell<real>(y, oy, ihy, ny, j, fy);
     cell<real>(z, oz, ihz, nz, k, fz);
-    real m = (real)0;
-    #pragma unroll
-    for (int c = 0; c < 8; ++c) {
-        const int di = c & 1, dj = (c >> 1) & 1, dk = (c >> 2) & 1;
-        const real wx = di ? fx : (real)1 - fx, wy = dj ? fy : (real)1 - fy, wz = dk ? fz : (real)1 - fz;
-        m += wx * wy * wz * mask[((long long)(i + di) * ny + (j + dj)) * nz + (k + dk)];
-    }
-    return m;
+    const long long c000 = (((long long)i * ny + j) * nz + k) * stride + offset;
+    const long long c010 = c000 + (long long)nz * stride, c100 = c000 + (long long)ny * nz * stride;
+    return blend<real>(values, c000, c010, c100, c100 + (long long)nz * stride, stride, fx, fy, fz);
 }
 
+// One axis's walls on a new coordinate x and its velocity v (0 for overdamped particles),
+// as kernels_cpu.wall_axis.
 template <typename real>
-__device__ __forceinline__ int wall_axis(real &v, real lo, real hi, int kind_lo, int kind_hi,
+__device__ __forceinline__ int wall_axis(real &x, real &v, real lo, real hi, int kind_lo, int kind_hi,
                                          real p_lo, real p_hi, u64 pid, u64 step, u32 &hits,
                                          u32 k0, u32 k1)
 {
     for (int it = 0; it < MAX_REFLECTIONS; ++it) {
         int kind; real p_stick, wall;
-        if (v < lo) { kind = kind_lo; p_stick = p_lo; wall = lo; }
-        else if (v > hi) { kind = kind_hi; p_stick = p_hi; wall = hi; }
+        if (x < lo) { kind = kind_lo; p_stick = p_lo; wall = lo; }
+        else if (x > hi) { kind = kind_hi; p_stick = p_hi; wall = hi; }
         else return ACTIVE;
-        if (kind == FACE_OPEN) { v = wall; return ESCAPED; }
+        if (kind == FACE_OPEN) { x = wall; return ESCAPED; }
         if (kind == FACE_ADSORB) {
             const double u = wall_uniform(pid, step, hits, k0, k1);
             hits += 1;
-            if (u < (double)p_stick) { v = wall; return ADSORBED; }
+            if (u < (double)p_stick) { x = wall; v = (real)0; return ADSORBED; }
         }
-        v = (real)2 * wall - v;
+        x = (real)2 * wall - x;
+        v = -v;
     }
-    v = v < lo ? lo : (v > hi ? hi : v);
+    x = x < lo ? lo : (x > hi ? hi : x);
     return ACTIVE;
 }
 
+// The box's walls on a new position; returns the event (a status, or ACTIVE).
+template <typename real>
+__device__ __forceinline__ int walls(real &x, real &y, real &z, real lox, real loy, real loz,
+                                     real hix, real hiy, real hiz, int f0, int f1, int f2, int f3, int f4,
+                                     int f5, real s0, real s1, real s2, real s3, real s4, real s5,
+                                     u64 pid, u64 step, u32 k0, u32 k1)
+{
+    u32 hits = 0;
+    real v = (real)0;
+    const int ex = wall_axis<real>(x, v, lox, hix, f0, f1, s0, s1, pid, step, hits, k0, k1);
+    const int ey = wall_axis<real>(y, v, loy, hiy, f2, f3, s2, s3, pid, step, hits, k0, k1);
+    const int ez = wall_axis<real>(z, v, loz, hiz, f4, f5, s4, s5, pid, step, hits, k0, k1);
+    return ex != ACTIVE ? ex : (ey != ACTIVE ? ey : ez);
+}
+
+// kernels_cpu.advance_cpu: records [b_x, b_y, b_z, D, inside], one corner pass per Euler step.
 template <typename real>
 __global__ void advance(real *__restrict__ pos, signed char *__restrict__ status,
-                        const u64 *__restrict__ ids, long long n,
-                        const real *__restrict__ nodes, const real *__restrict__ mask,
-                        int nx, int ny, int nz, int use_mask,
+                        const u64 *__restrict__ ids, long long n, const real *__restrict__ nodes,
+                        int nx, int ny, int nz,
                         real ox, real oy, real oz, real ihx, real ihy, real ihz,
                         real lox, real loy, real loz, real hix, real hiy, real hiz,
                         int f0, int f1, int f2, int f3, int f4, int f5,
@@ -220,37 +257,37 @@ __global__ void advance(real *__restrict__ pos, signed char *__restrict__ status
     real x = pos[p], y = pos[n + p], z = pos[2 * n + p];
     const u64 pid = ids[p];
     int st = ACTIVE;
+    real bx, by, bz, d, gx, gy, gz, inside;
+    sample<real>(nodes, 5, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz, bx, by, bz, d, gx, gy, gz, inside);
     for (int s = 0; s < n_steps; ++s) {
         const u64 step = step0 + (u64)s;
-        double n0, n1, n2;
-        normals3(pid, step, k0, k1, n0, n1, n2);
-        real bx, by, bz, d, gx, gy, gz;
-        sample<real>(nodes, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz, bx, by, bz, d, gx, gy, gz);
-        if (trilinear_grad_d) { bx += gx; by += gy; bz += gz; }
+        double n0, n1, n2, spare;
+        normals3_of(pid, step, PURPOSE_NOISE, k0, k1, n0, n1, n2, spare);
+        real vx = bx, vy = by, vz = bz;
+        if (trilinear_grad_d) { vx += gx; vy += gy; vz += gz; }
         const real sig = sqrt((real)2 * (d > (real)0 ? d : (real)0) * dt);
         const real wx = sig * (real)n0, wy = sig * (real)n1, wz = sig * (real)n2;
         if (heun) {
-            const real xp = x + bx * dt + wx, yp = y + by * dt + wy, zp = z + bz * dt + wz;
+            const real xp = x + vx * dt + wx, yp = y + vy * dt + wy, zp = z + vz * dt + wz;
             if (isfinite(xp) && isfinite(yp) && isfinite(zp)) {
-                real cx, cy, cz, dd, hx, hy, hz;
-                sample<real>(nodes, nx, ny, nz, xp, yp, zp, ox, oy, oz, ihx, ihy, ihz,
-                             cx, cy, cz, dd, hx, hy, hz);
+                real cx, cy, cz, dd, hx, hy, hz, ins;
+                sample<real>(nodes, 5, nx, ny, nz, xp, yp, zp, ox, oy, oz, ihx, ihy, ihz,
+                             cx, cy, cz, dd, hx, hy, hz, ins);
                 if (trilinear_grad_d) { cx += hx; cy += hy; cz += hz; }
-                bx = (real)0.5 * (bx + cx); by = (real)0.5 * (by + cy); bz = (real)0.5 * (bz + cz);
+                vx = (real)0.5 * (vx + cx); vy = (real)0.5 * (vy + cy); vz = (real)0.5 * (vz + cz);
             }
         }
-        real xn = x + bx * dt + wx, yn = y + by * dt + wy, zn = z + bz * dt + wz;
+        real xn = x + vx * dt + wx, yn = y + vy * dt + wy, zn = z + vz * dt + wz;
         if (!(isfinite(xn) && isfinite(yn) && isfinite(zn))) { st = INVALID; break; }
-        u32 hits = 0;
-        const int ex = wall_axis<real>(xn, lox, hix, f0, f1, s0, s1, pid, step, hits, k0, k1);
-        const int ey = wall_axis<real>(yn, loy, hiy, f2, f3, s2, s3, pid, step, hits, k0, k1);
-        const int ez = wall_axis<real>(zn, loz, hiz, f4, f5, s4, s5, pid, step, hits, k0, k1);
-        const int event = ex != ACTIVE ? ex : (ey != ACTIVE ? ey : ez);
+        const int event = walls<real>(xn, yn, zn, lox, loy, loz, hix, hiy, hiz, f0, f1, f2, f3, f4, f5,
+                                      s0, s1, s2, s3, s4, s5, pid, step, k0, k1);
         if (event != ACTIVE) { x = xn; y = yn; z = zn; st = event; break; }
-        if (use_mask && sample_mask<real>(mask, nx, ny, nz, xn, yn, zn, ox, oy, oz,
-                                          ihx, ihy, ihz) < (real)0.5)
-            continue;  // rejected: the step would leave the geometry
+        real nbx, nby, nbz, nd, ngx, ngy, ngz;
+        sample<real>(nodes, 5, nx, ny, nz, xn, yn, zn, ox, oy, oz, ihx, ihy, ihz,
+                     nbx, nby, nbz, nd, ngx, ngy, ngz, inside);
+        if (inside < (real)0.5) continue;  // rejected: the step would leave the geometry
         x = xn; y = yn; z = zn;
+        bx = nbx; by = nby; bz = nbz; d = nd; gx = ngx; gy = ngy; gz = ngz;
     }
     pos[p] = x; pos[n + p] = y; pos[2 * n + p] = z;
     status[p] = (signed char)st;
@@ -266,36 +303,6 @@ __device__ __forceinline__ void uniforms4(u64 pid, u64 step, u32 purpose, u32 k0
 {
     philox_out r = philox4x32_10((u32)pid, (u32)(pid >> 32), (u32)step, purpose, k0, k1);
     u[0] = unit_open(r.v[0]); u[1] = unit_open(r.v[1]); u[2] = unit_open(r.v[2]); u[3] = unit_open(r.v[3]);
-}
-
-// normals3 and the block's fourth word (the first waiting time of the state switching).
-__device__ __forceinline__ void normals3_uniform(u64 pid, u64 step, u32 k0, u32 k1,
-                                                 double &n0, double &n1, double &n2, double &u3)
-{
-    philox_out r = philox4x32_10((u32)pid, (u32)(pid >> 32), (u32)step, PURPOSE_NOISE, k0, k1);
-    n0 = inverse_normal_cdf(unit_open(r.v[0]));
-    n1 = inverse_normal_cdf(unit_open(r.v[1]));
-    n2 = inverse_normal_cdf(unit_open(r.v[2]));
-    u3 = unit_open(r.v[3]);
-}
-
-template <typename real>
-__device__ __forceinline__ real sample_temperature(const real *__restrict__ records, int nx, int ny, int nz,
-                                                   real x, real y, real z, real ox, real oy, real oz,
-                                                   real ihx, real ihy, real ihz)
-{
-    int i, j, k; real fx, fy, fz;
-    cell<real>(x, ox, ihx, nx, i, fx);
-    cell<real>(y, oy, ihy, ny, j, fy);
-    cell<real>(z, oz, ihz, nz, k, fz);
-    real t = (real)0;
-    #pragma unroll
-    for (int c = 0; c < 8; ++c) {
-        const int di = c & 1, dj = (c >> 1) & 1, dk = (c >> 2) & 1;
-        const real wx = di ? fx : (real)1 - fx, wy = dj ? fy : (real)1 - fy, wz = dk ? fz : (real)1 - fz;
-        t += wx * wy * wz * __ldg(records + STATE_RECORD * (((long long)(i + di) * ny + (j + dj)) * nz + (k + dk)) + 3);
-    }
-    return t;
 }
 
 template <typename real>
@@ -427,8 +434,9 @@ __global__ void advance_states(real *__restrict__ pos, signed char *__restrict__
     for (int it = 0; it < n_steps; ++it) {
         const u64 step = step0 + (u64)it;
         double n0, n1, n2, u_first;
-        normals3_uniform(pid, step, k0, k1, n0, n1, n2, u_first);
-        const real t_here = sample_temperature<real>(records, nx, ny, nz, x, y, z, ox, oy, oz, ihx, ihy, ihz);
+        normals3_of(pid, step, PURPOSE_NOISE, k0, k1, n0, n1, n2, u_first);
+        const real t_here = sample_scalar<real>(records, STATE_RECORD, 3, nx, ny, nz, x, y, z, ox, oy, oz,
+                                                  ihx, ihy, ihz);
         double wd[MAX_STATES];
         s = switch_states(s, u_first, (double)t_here, (double)dt, n_states, prefactor, activation, log_weight, level,
                           component, pid, step, k0, k1, wd);
@@ -455,14 +463,11 @@ __global__ void advance_states(real *__restrict__ pos, signed char *__restrict__
         }
         real xn = x + bx * dt + wx, yn = y + by * dt + wy, zn = z + bz * dt + wz;
         if (!(isfinite(xn) && isfinite(yn) && isfinite(zn))) { st = INVALID; break; }
-        u32 hits = 0;
-        const int ex = wall_axis<real>(xn, lox, hix, f0, f1, s0, s1, pid, step, hits, k0, k1);
-        const int ey = wall_axis<real>(yn, loy, hiy, f2, f3, s2, s3, pid, step, hits, k0, k1);
-        const int ez = wall_axis<real>(zn, loz, hiz, f4, f5, s4, s5, pid, step, hits, k0, k1);
-        const int event = ex != ACTIVE ? ex : (ey != ACTIVE ? ey : ez);
+        const int event = walls<real>(xn, yn, zn, lox, loy, loz, hix, hiy, hiz, f0, f1, f2, f3, f4, f5,
+                                      s0, s1, s2, s3, s4, s5, pid, step, k0, k1);
         if (event != ACTIVE) { x = xn; y = yn; z = zn; st = event; break; }
-        if (use_mask && sample_mask<real>(mask, nx, ny, nz, xn, yn, zn, ox, oy, oz,
-                                          ihx, ihy, ihz) < (real)0.5)
+        if (use_mask && sample_scalar<real>(mask, 1, 0, nx, ny, nz, xn, yn, zn, ox, oy, oz,
+                                            ihx, ihy, ihz) < (real)0.5)
             continue;  // rejected move; the internal state has switched all the same
         x = xn; y = yn; z = zn;
     }
@@ -494,13 +499,13 @@ def _states_module():
                           name_expressions=tuple(_STATE_NAMES.values()))
 
 
-def advance_gpu(pos, status, ids, nodes, mask, use_mask: bool, origin, inv_h, box_lo, box_hi,
+def advance_gpu(pos, status, ids, nodes, origin, inv_h, box_lo, box_hi,
                 face_kind, stick, seed: int, step0: int, n_steps: int, dt: float, heun: bool,
                 trilinear_grad_d: bool, block_size: int = 256) -> None:
     """Launch the fused kernel once (arguments as :func:`.kernels_cpu.advance_cpu`).
 
-    ``pos`` (3, N), ``status`` int8, ``ids`` uint64, ``nodes`` (nx, ny, nz, 4) and ``mask``
-    are CuPy arrays; ``pos``, ``nodes`` and ``mask`` share one floating dtype.
+    ``pos`` (3, N), ``status`` int8, ``ids`` uint64 and ``nodes`` (nx, ny, nz, 5) are CuPy
+    arrays; ``pos`` and ``nodes`` share one floating dtype.
     """
     dtype = np.dtype(pos.dtype)
     real = dtype.type
@@ -510,8 +515,7 @@ def advance_gpu(pos, status, ids, nodes, mask, use_mask: bool, origin, inv_h, bo
         return
     nx, ny, nz = (int(v) for v in nodes.shape[:3])
     grid = ((n + block_size - 1) // block_size,)
-    args = (pos, status, ids, np.int64(n), nodes, mask,
-            np.int32(nx), np.int32(ny), np.int32(nz), np.int32(bool(use_mask)),
+    args = (pos, status, ids, np.int64(n), nodes, np.int32(nx), np.int32(ny), np.int32(nz),
             *(real(v) for v in origin), *(real(v) for v in inv_h),
             *(real(v) for v in box_lo), *(real(v) for v in box_hi),
             *(np.int32(v) for v in face_kind), *(real(v) for v in stick),

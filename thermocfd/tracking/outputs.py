@@ -181,6 +181,8 @@ class TrajectoryRecorder:
     frames: list = field(default_factory=list)
     times: list = field(default_factory=list)
     _selection: np.ndarray | None = None
+    statuses: list = field(default_factory=list)  # per frame, as ParticleState.status
+    internal_states: list = field(default_factory=list)  # per frame; empty without states
 
     def record(self, state: ParticleState) -> None:
         if self._selection is None:
@@ -190,9 +192,19 @@ class TrajectoryRecorder:
         self.frames.append(np.asarray(positions, dtype=np.float64).T.copy())
         self.times.append(float(state.time))
         self.ids = to_numpy(state.ids)[self._selection]
+        self.statuses.append(to_numpy(state.status)[self._selection].copy())
+        if state.internal_state is not None:
+            self.internal_states.append(to_numpy(state.internal_state)[self._selection].copy())
 
-    def write_vtp(self, path: str | Path) -> Path | None:
-        """Polylines (one per particle, point data ``time`` and ``id``) as VTP.
+    def cloud_frames(self) -> list["CloudFrame"]:
+        """The recorded frames as particle clouds (:func:`write_particle_series`)."""
+        states = self.internal_states if len(self.internal_states) == len(self.frames) else [None] * len(self.frames)
+        return [CloudFrame(t, x, self.ids, status, internal)
+                for t, x, status, internal in zip(self.times, self.frames, self.statuses, states)]
+
+    def write_vtp(self, path: str | Path, max_paths: int | None = None) -> Path | None:
+        """Polylines (one per particle, point data ``time`` and ``id``) as VTP, of the first
+        ``max_paths`` recorded particles (default: all).
 
         Returns the path, or None with a printed message when pyvista is missing.
         """
@@ -204,14 +216,14 @@ class TrajectoryRecorder:
             return None
         if not self.frames:
             raise ValueError("no trajectory frames recorded")
-        frames = np.stack(self.frames)  # (n_frames, m, 3)
+        frames = np.stack(self.frames)[:, :max_paths]  # (n_frames, m, 3)
         n_frames, m, _ = frames.shape
         points = frames.transpose(1, 0, 2).reshape(-1, 3)  # particle-major
         lines = np.hstack([np.r_[n_frames, np.arange(p * n_frames, (p + 1) * n_frames)]
                            for p in range(m)]).astype(np.int64)
         poly = pyvista.PolyData(points, lines=lines)
         poly.point_data["time"] = np.tile(np.asarray(self.times), m)
-        poly.point_data["id"] = np.repeat(np.asarray(self.ids, dtype=np.int64), n_frames)
+        poly.point_data["id"] = np.repeat(np.asarray(self.ids[:m], dtype=np.int64), n_frames)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         poly.save(str(path))
@@ -248,25 +260,83 @@ def summary_quantities(initial: np.ndarray | ParticleState, final: ParticleState
     return out
 
 
-def write_particle_cloud(state: ParticleState, initial_positions: np.ndarray, path: str | Path,
-                         max_particles: int = 20_000) -> Path | None:
-    """The final particles as VTP points with ``status`` (0 active, 1 adsorbed, 2 escaped,
-    3 invalid), ``id`` and ``mean_speed`` (net displacement / elapsed time, m/s)."""
-    try:
-        import pyvista
-    except ImportError:
-        print(f"thermocfd.tracking: pyvista is not installed; particles not written to {path}")
-        return None
-    positions = to_numpy(state.positions).T  # (3, N) -> (N, 3)
-    initial = to_numpy(initial_positions).T
-    count = positions.shape[0]
+class CloudFrame(NamedTuple):
+    """Particles at one time: positions (m, 3) in m, ids, status (0 active, 1 adsorbed,
+    2 escaped, 3 invalid) and internal state index (None: the particles have none)."""
+
+    time: float
+    positions: np.ndarray
+    ids: np.ndarray
+    status: np.ndarray
+    internal_state: np.ndarray | None = None
+
+
+def state_frame(state: ParticleState, max_particles: int = 20_000) -> CloudFrame:
+    """A :class:`CloudFrame` of at most ``max_particles`` evenly picked particles of ``state``."""
+    count = state.n
     pick = np.linspace(0, count - 1, min(count, max_particles)).astype(np.int64) if count else np.arange(0)
-    cloud = pyvista.PolyData(np.ascontiguousarray(positions[pick]))
-    cloud.point_data["status"] = to_numpy(state.status)[pick].astype(np.int32)
-    cloud.point_data["id"] = to_numpy(state.ids)[pick].astype(np.int64)
-    elapsed = max(float(state.time), 1e-300)
-    cloud.point_data["mean_speed"] = np.linalg.norm(positions[pick] - initial[pick], axis=1) / elapsed
+    internal = None if state.internal_state is None else to_numpy(state.internal_state)[pick]
+    return CloudFrame(float(state.time), to_numpy(state.positions).T[pick], to_numpy(state.ids)[pick],
+                      to_numpy(state.status)[pick], internal)
+
+
+def write_particle_series(frames: Sequence[CloudFrame], path: str | Path) -> Path:
+    """Particle clouds as a ParaView time series: ``path`` (.pvd) and one .vtp per frame in
+    ``path.parent / path.stem /``, the same particles (by id) in every frame.
+
+    Point data: ``velocity [m/s]`` (displacement since the previous frame over the time
+    between them; zero in the first), ``mean_speed [m/s]`` (net displacement since the
+    first frame over the elapsed time), ``status``, ``id`` and, for particles with
+    internal states, ``internal_state``. Call on one rank.
+    """
+    import shutil
+
+    from vtkmodules.util.numpy_support import numpy_to_vtk
+    from vtkmodules.vtkCommonCore import vtkPoints
+    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+    from vtkmodules.vtkIOXML import vtkXMLPolyDataWriter
+
+    from ..fem.io import write_pvd
+
+    if not frames:
+        raise ValueError("no particle frames to write")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cloud.save(str(path))
+    steps_dir = path.parent / path.stem
+    shutil.rmtree(steps_dir, ignore_errors=True)
+    steps_dir.mkdir(parents=True)
+    first = frames[0]
+    entries = []
+    for index, frame in enumerate(frames):
+        x = np.ascontiguousarray(frame.positions, dtype=np.float64)
+        previous = frames[index - 1] if index else frame
+        interval = frame.time - previous.time
+        velocity = (x - previous.positions) / interval if interval > 0 else np.zeros_like(x)
+        elapsed = frame.time - first.time
+        mean_speed = np.linalg.norm(x - first.positions, axis=1) / elapsed if elapsed > 0 else np.zeros(len(x))
+        cloud = vtkPolyData()
+        points = vtkPoints()
+        points.SetData(numpy_to_vtk(x, deep=True))
+        cloud.SetPoints(points)
+        vertices = vtkCellArray()  # one vertex cell per particle: ParaView draws points
+        vertices.SetData(1, numpy_to_vtk(np.arange(len(x), dtype=np.int64), deep=True,
+                                         array_type=12))  # VTK_ID_TYPE
+        cloud.SetVerts(vertices)
+        arrays = {"velocity [m/s]": velocity, "mean_speed [m/s]": mean_speed,
+                  "status": np.asarray(frame.status, dtype=np.int32), "id": np.asarray(frame.ids, dtype=np.int64)}
+        if frame.internal_state is not None:
+            arrays["internal_state"] = np.asarray(frame.internal_state, dtype=np.int32)
+        for name, values in arrays.items():
+            array = numpy_to_vtk(np.ascontiguousarray(values), deep=True)
+            array.SetName(name)
+            cloud.GetPointData().AddArray(array)
+        file = f"{path.stem}_{index:06d}.vtp"
+        writer = vtkXMLPolyDataWriter()
+        writer.SetFileName(str(steps_dir / file))
+        writer.SetInputData(cloud)
+        writer.SetDataModeToAppended()
+        writer.EncodeAppendedDataOff()
+        if not writer.Write():
+            raise OSError(f"could not write {steps_dir / file}")
+        entries.append((frame.time, f"{path.stem}/{file}"))
+    write_pvd(path, entries)
     return path

@@ -111,7 +111,8 @@ class Tracker:
 
     Parameters: ``fields`` (:class:`GridFields` or a :class:`FieldSeries`), time step
     ``dt`` (s); ``backend`` ``"auto" | "cpu" | "gpu"``; ``dtype`` float64 or float32
-    (state and fields on the GPU; the CPU backend always uses float64); ``scheme``
+    (the stored fields; on the GPU also the state and the arithmetic, while the CPU backend
+    keeps float64 positions and arithmetic); ``scheme``
     ``"euler"`` (Euler-Maruyama) or ``"heun"`` (predictor-corrector on the drift);
     ``grad_d`` one of :data:`.fields.GRAD_D_MODES`; ``external_force`` (N, constant,
     e.g. :func:`.fields.buoyant_weight`); ``walls`` a face kind ``"reflect" | "adsorb" |
@@ -152,10 +153,11 @@ class Tracker:
         self.fields = fields
         self.dt = float(dt)
         self.backend = select_backend(backend)
-        # The CPU kernel works in double precision whatever is asked (float32 would save
-        # neither time nor memory traffic that matters there, and one numba specialisation
-        # keeps the compile time down); float32 is a GPU option.
+        # Positions and arithmetic: ``dtype`` on the GPU, always float64 on the CPU (where
+        # float32 positions would save nothing). The fields are stored in ``dtype`` on both:
+        # float32 halves the bytes of a corner record.
         self.dtype = np.dtype(dtype) if self.backend == "gpu" else np.dtype(np.float64)
+        self.field_dtype = np.dtype(dtype)
         self.scheme = scheme
         self.grad_d = grad_d
         self.external_force = None if external_force is None else \
@@ -198,10 +200,10 @@ class Tracker:
     def _prepare(self, grid: GridFields):
         """(nodes, mask, use_mask, origin, inv_h) as arrays of the backend."""
         if self.internal_states is None:
-            nodes = grid.node_records(self.grad_d, self.external_force, self.dtype)
+            nodes = grid.node_records(self.grad_d, self.external_force, self.field_dtype, with_inside=True)
         else:
-            nodes = grid.state_node_records(self.internal_states, self.dtype)
-        mask = grid.mask_array(self.dtype)
+            nodes = grid.state_node_records(self.internal_states, self.field_dtype)
+        mask = grid.mask_array(self.field_dtype)
         use_mask = mask is not None
         if mask is None:
             mask = np.zeros((2, 2, 2), dtype=self.dtype)  # never read
@@ -248,8 +250,8 @@ class Tracker:
         return draw_internal_states(populations, to_numpy(state.ids), self.seed)
 
     def _launch(self, state: ParticleState, prepared, n_steps: int) -> None:
-        nodes, mask, use_mask, origin, inv_h = prepared
-        args = (state.positions, state.status, state.ids, nodes, mask, use_mask, origin, inv_h,
+        nodes, _, _, origin, inv_h = prepared
+        args = (state.positions, state.status, state.ids, nodes, origin, inv_h,
                 self.box_lower, self.box_upper, self.face_kind, self.sticking)
         if self.internal_states is not None:
             self._launch_states(state, prepared, n_steps)
