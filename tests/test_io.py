@@ -7,6 +7,7 @@ import ufl
 from thermocfd.fem import compat
 from thermocfd.fem.io import FieldWriter
 from thermocfd.fem.mesh import structured_domain
+from thermocfd.post.fields import FieldSeries
 
 pv = pytest.importorskip("pyvista")
 
@@ -30,9 +31,9 @@ def test_functions_from_collapsed_mixed_spaces_are_written_on_their_points(tmp_p
     compat.interpolate(p, x[1])
     with FieldWriter(domain, tmp_path / "f.pvd") as writer:
         writer.write([T, u, p])
-    grid = pv.read(str(tmp_path / "f.pvd"))
-    while isinstance(grid, pv.MultiBlock):
-        grid = grid.combine()
+    series = FieldSeries(tmp_path / "f.pvd", [0.0])
+    grid = series.read()
+    assert series.units == {"temperature": "K", "velocity": "m/s", "pressure": "Pa"}
     points = np.asarray(grid.points)
     assert np.allclose(grid["temperature"], 300.0 + points[:, 0] / 1e-4, atol=1e-9)
     assert np.allclose(grid["velocity"][:, 0], points[:, 0], atol=1e-15)

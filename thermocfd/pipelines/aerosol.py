@@ -199,7 +199,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
              "tracking_particle_steps_per_s": "1/s"}
     if case.output.fields:
         from ..fem.io import FieldWriter
-        from ..tracking.outputs import write_particle_cloud
+        from ..tracking.outputs import state_frame, write_particle_series
 
         with FieldWriter(domain, out_dir / "fields" / "aerosol.pvd") as writer:
             writer.write([T, velocity])
@@ -208,7 +208,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
             first, final = batches[0]
             for begun, ended in batches[1:]:
                 first, final = first.concatenate(begun), final.concatenate(ended)
-            write_particle_cloud(final, first.positions, out_dir / "fields" / "particles.vtp")
+            write_particle_series([state_frame(first), state_frame(final)], out_dir / "fields" / "particles.pvd")
     if case.output.pictures and rank == 0:
         _profile_figure(z_fine, net, delta_1d, gathered, out_dir / "particle_free_zone.png")
     return PipelineResult(results, units, {"temperature": T, "gas_velocity": velocity}, domain)

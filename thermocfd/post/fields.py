@@ -1,18 +1,25 @@
 """Stored fields read back with pyvista, and the velocities derived from them.
 
-Runs write their fields as VTK (.pvd + .vtu/.pvtu, SI coordinates, one file per time
-step). Everything here works from those files and the run's resolved inputs, so
-``thermocfd post`` can redo it without re-solving.
+Runs write their fields as VTK (thermocfd.fem.io: a .pvd of .vtu/.pvtu files, SI
+coordinates, array names with units such as ``temperature [K]``) and their particle
+clouds as a .pvd of .vtp files (thermocfd.tracking.outputs). Everything here works from
+those files and the run's resolved inputs, so ``thermocfd post`` can redo it without
+re-solving. Arrays come back under their bare names (``temperature``); the units are in
+:attr:`FieldSeries.units`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..case import Case
+
+_UNIT_SUFFIX = re.compile(r"^(?P<name>.+?) \[(?P<unit>[^\]]*)\]$")
 
 
 @dataclass
@@ -21,9 +28,11 @@ class FieldSeries:
 
     path: Path
     times: list[float]
+    units: dict[str, str] = field(default_factory=dict)  # bare array name -> unit, filled by read()
 
     def read(self, index: int = -1):
-        """The grid at time step ``index`` as one UnstructuredGrid (MPI pieces merged)."""
+        """The grid (or particle cloud) at time step ``index`` as one dataset: MPI pieces
+        merged (their shared vertices once), arrays under their bare names."""
         import pyvista as pv
 
         reader = pv.get_reader(str(self.path))
@@ -32,25 +41,63 @@ class FieldSeries:
         while isinstance(data, pv.MultiBlock):
             blocks = [b for b in data if b is not None and b.n_points > 0]
             data = blocks[0] if len(blocks) == 1 else pv.MultiBlock(blocks).combine(merge_points=True)
-        return _drop_vtk_bookkeeping(data)
+        if isinstance(data, pv.UnstructuredGrid) and self.pieces(index) > 1:
+            data = data.clean(tolerance=0.0, produce_merge_map=False)
+        _drop_vtk_bookkeeping(data)
+        self.units.update(strip_units(data))
+        return data
+
+    def pieces(self, index: int = -1) -> int:
+        """How many pieces (MPI ranks) step ``index`` was written in."""
+        step = self.path.parent / _step_files(self.path)[index]
+        if step.suffix != ".pvtu":
+            return 1
+        return len(ElementTree.parse(step).getroot().findall("./PUnstructuredGrid/Piece"))
 
 
-def _drop_vtk_bookkeeping(grid):
+def strip_units(data) -> dict[str, str]:
+    """Rename ``"name [unit]"`` point and cell arrays to ``name``; returns {name: unit}."""
+    units = {}
+    for arrays in (data.point_data, data.cell_data):
+        for key in list(arrays.keys()):
+            match = _UNIT_SUFFIX.match(key)
+            if match:
+                arrays[match["name"]] = arrays.pop(key)
+                units[match["name"]] = match["unit"]
+    return units
+
+
+def _drop_vtk_bookkeeping(data) -> None:
+    """Arrays of VTK's own that fields written by older versions (dolfinx's writer) carry."""
     for name in ("vtkOriginalPointIds", "vtkOriginalCellIds", "vtkGhostType"):
-        for data in (grid.point_data, grid.cell_data):
-            if name in data:
-                data.remove(name)
-    return grid
+        for arrays in (data.point_data, data.cell_data):
+            if name in arrays:
+                arrays.remove(name)
+
+
+def _step_files(pvd: Path) -> list[str]:
+    root = ElementTree.parse(pvd).getroot()
+    return [entry.get("file") for entry in root.iter("DataSet")]
 
 
 def find_series(out_dir: Path) -> dict[str, FieldSeries]:
-    """All .pvd files under ``out_dir/fields`` by stem."""
-    import pyvista as pv
+    """The field (mesh) series under ``out_dir/fields`` by stem; particle clouds apart."""
+    return {stem: series for stem, series in _all_series(out_dir).items()
+            if not _step_files(series.path)[0].endswith(".vtp")}
 
+
+def find_clouds(out_dir: Path) -> dict[str, FieldSeries]:
+    """The particle-cloud series (.pvd of .vtp) under ``out_dir/fields`` by stem."""
+    return {stem: series for stem, series in _all_series(out_dir).items()
+            if _step_files(series.path)[0].endswith(".vtp")}
+
+
+def _all_series(out_dir: Path) -> dict[str, FieldSeries]:
     series = {}
     for path in sorted((Path(out_dir) / "fields").glob("*.pvd")):
-        reader = pv.get_reader(str(path))
-        series[path.stem] = FieldSeries(path, list(reader.time_values))
+        times = [float(entry.get("timestep", 0.0)) for entry in ElementTree.parse(path).getroot().iter("DataSet")]
+        if times:
+            series[path.stem] = FieldSeries(path, times)
     return series
 
 
