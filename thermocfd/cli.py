@@ -1,4 +1,4 @@
-"""Command line: ``thermocfd run | check | sweep | post | view | info``.
+"""Command line: ``thermocfd run | check | sweep | post | report | view | info``.
 
 Bad input (case files, ``--set`` values, meshes) is reported as one line naming the key,
 the value and the reason, with exit status 2 and no traceback; a run that started and
@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     post = sub.add_parser("post", help="re-render the pictures of a finished run from its stored results")
     post.add_argument("out", type=Path, help="a run's output directory (holds summary.json)")
     post.add_argument("--quiet", action="store_true")
+    report = sub.add_parser("report", help="rebuild report.html of a finished run or sweep from its stored results")
+    report.add_argument("out", type=Path, help="a run's output directory (summary.json) or a sweep's (points.json)")
     view = sub.add_parser("view", help="interactive 3D view of a finished run (needs a display)")
     view.add_argument("out", type=Path)
     view.add_argument("--field", default="concentration", help="point array to show")
@@ -99,6 +101,11 @@ def _main(args: argparse.Namespace) -> int:
             return 0
         if args.command == "post":
             return _post(args)
+        if args.command == "report":
+            from .post.report import rebuild
+
+            print(rebuild(args.out))
+            return 0
         if args.command == "sweep":
             from .sweep import command as sweep
 

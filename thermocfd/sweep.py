@@ -554,6 +554,9 @@ def write_table(sweep: Sweep, report: Callable[[str], None] = print) -> Path:
             frame.to_parquet(handle, index=False)
     if changed or not (sweep.out_dir / PLOTS).is_dir():
         plot_table(sweep, columns, rows)
+    from .post.report import sweep_report
+
+    sweep_report(sweep.out_dir, columns, rows)  # report.html: the table and the plots
     counts = {state: sum(row["status"] == state for row in rows) for state in ("ok", "failed", "pending")}
     report(f"sweep: table {path} ({counts['ok']} ok, {counts['failed']} failed, {counts['pending']} pending)")
     return path

@@ -1,4 +1,5 @@
-"""Post-processing from stored results: pictures (pyvista, off-screen), drift tables.
+"""Post-processing from stored results: pictures (pyvista, off-screen), drift tables,
+the interactive scene.html and the run's report.html.
 
 Nothing here re-solves: it reads ``OUT/fields/*.pvd`` and the resolved inputs in
 ``OUT/summary.json``, so ``thermocfd post OUT`` reproduces a run's pictures.
@@ -23,9 +24,17 @@ def case_of_run(out_dir: str | Path) -> tuple[Case, dict]:
 
 
 def render(out_dir: str | Path, case: Case | None = None) -> dict[str, float]:
-    """Render the pictures of a run; returns {picture: seconds}."""
+    """Render the pictures of a run, its scene.html and its report.html; returns
+    {file name: seconds}."""
+    import time
+
     from .render import render_run
+    from .report import REPORT, run_report
 
     if case is None:
         case, _ = case_of_run(out_dir)
-    return render_run(out_dir, case)
+    timings = render_run(out_dir, case)
+    start = time.perf_counter()
+    run_report(out_dir, timings)
+    timings[REPORT] = time.perf_counter() - start
+    return timings

@@ -15,7 +15,8 @@ def has_display() -> bool:
 def view(out_dir: str | Path, field: str = "concentration") -> None:
     """Open the last time step of the run's fields; needs a display."""
     if not has_display():
-        raise ThermocfdError("no display (DISPLAY is not set): use 'thermocfd post OUTDIR' for PNG "
+        raise ThermocfdError("no display (DISPLAY is not set): open OUTDIR/scene.html (interactive 3D) or "
+                             "OUTDIR/report.html in a browser, 'thermocfd post OUTDIR' redraws them and the PNG "
                              "pictures, or open OUTDIR/fields/*.pvd in ParaView")
     import pyvista as pv
 
