@@ -7,7 +7,7 @@ PYTHON := /usr/bin/python3
 VENV := .venv
 APT_PACKAGES := python3-dolfinx python3-petsc4py python3-mpi4py python3-gmsh python3-dev \
 	python3-venv python3-pip openmpi-bin libopenblas0-pthread build-essential \
-	libgl1 libxrender1 libegl1 libosmesa6
+	libgl1 libxrender1 libegl1 libosmesa6 paraview python3-paraview chromium xvfb xauth
 STAMP := $(VENV)/.thermocfd-setup
 DEMO_CASE ?= cases/laser_trap.toml
 DEMO_OUT ?= results/demo

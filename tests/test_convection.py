@@ -2,6 +2,7 @@
 from the conduction state with no user-set continuation, and the convection pipeline."""
 
 import numpy as np
+import ufl
 import pytest
 
 from thermocfd.fem import compat
@@ -176,3 +177,36 @@ def test_heated_stripe_channel_moves_beads_and_balances_fluxes(repo_root, tmp_pa
         return domain.comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
 
     assert -flux("outlet") / flux("inlet") == pytest.approx(1.0, rel=0.01)  # what comes in goes out
+
+
+def test_a_symmetry_plane_gives_the_mirrored_half_of_the_full_plume():
+    """A plume over a heat source on the axis of a closed box: the half box with a
+    symmetry plane (u.n = 0, no shear; insulated, which is T's mirror condition) equals the
+    full box on that half (meshes with the mirror symmetry) to the solver tolerance."""
+    from thermocfd.fem.convection import Symmetry
+
+    fluid = FluidProperties(density=1.0, viscosity=ConstantViscosity(1.0), thermal_conductivity=1.0,
+                            heat_capacity=1.0, thermal_expansion=1.0)
+
+    def plume(x_min, sides, conditions):
+        domain = structured_domain([1.0 - x_min, 1.0], [16 if x_min < 0 else 8, 8], sides, crossed=True)
+        x = domain.physical_coordinates()  # the box [x_min, 1] x [0, 1] as [0, 1 - x_min] x [0, 1]
+        source = 50.0 * ufl.exp(-20.0 * ((x[0] + x_min) ** 2 + (x[1] - 0.3) ** 2))
+        problem = BuoyantFlowProblem(domain, fluid, [0.0, -2e3, 0.0], [FixedTemperature("top", 0.0)],
+                                     reference_temperature=0.0, heat_sources=[(None, source)],
+                                     flow_conditions=conditions)
+        problem.initial_conduction_guess(0.0 * x[0])
+        problem.solve()
+        return problem.velocity(), problem.temperature()
+
+    top = lambda x: np.isclose(x[1], 1.0)
+    full_u, full_T = plume(-1.0, {"top": top}, [])
+    half_u, half_T = plume(0.0, {"top": top, "axis": lambda x: np.isclose(x[0], 0.0)}, [Symmetry("axis")])
+    points = np.array([[0.25, 0.3, 0.0], [0.5, 0.6, 0.0], [0.8, 0.2, 0.0], [0.0, 0.5, 0.0]])
+    shifted = points + np.array([1.0, 0.0, 0.0])
+    u_half, u_full = compat.evaluate(half_u, points), compat.evaluate(full_u, shifted)
+    scale = np.abs(u_full).max()
+    assert scale > 1e-2  # a real plume
+    assert np.abs(u_half - u_full).max() < 1e-8 * scale
+    assert abs(u_half[3, 0]) < 1e-12 * scale  # no flow through the plane
+    assert np.allclose(compat.evaluate(half_T, points), compat.evaluate(full_T, shifted), rtol=1e-9, atol=0)

@@ -245,3 +245,31 @@ if __name__ == "__main__":  # mpirun -n 2 python tests/test_internal_states_fem.
     numbers = two_rank_numbers()
     if MPI.COMM_WORLD.rank == 0:
         Path(sys.argv[1]).write_text(json.dumps(numbers))
+
+
+def test_states_with_their_own_soret_laws_second_order_and_fast_limit():
+    """Free and bound forms of a molecule (the MST target), each with its own S_T. One
+    state alone: rho ∝ exp(-S_T dT), the Galerkin Soret drift (no exponential fitting)
+    converging as h^2. Two fast-switching states: rho ∝ exp(-int S_T dT) with
+    S_T = (Cov_p(D, E)/(k_B T^2) + sum p_i D_i S_T,i)/<D> (Da = 1.7e7: the finite-rate
+    layers and the conditioning of the stiff system each leave < 1e-3)."""
+    import dataclasses
+
+    from thermocfd.physics import ConstantSoret
+    from thermocfd.physics.internal_states import InternalState, InternalStateModel, soret_exponent
+
+    alone = InternalStateModel((InternalState("free", 0.0, ConstantDiffusivity(1e-11), soret=ConstantSoret(0.02)),))
+    expected = math.exp(-0.02 * (T_COLD - T_HOT))
+    errors = [abs(steady_cell(interval_cell(cells), alone)[1] / expected - 1.0) for cells in (8, 16, 32)]
+    rates = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert errors[-1] < 2e-3 and np.all(rates > 1.9), (errors, rates)
+
+    base = model_of(1e9, diffusivity_ratio=0.5, energy_difference=4.0)
+    states = (dataclasses.replace(base.states[0], soret=ConstantSoret(0.02)),
+              dataclasses.replace(base.states[1], soret=ConstantSoret(-0.01)))
+    model = InternalStateModel(states, base.transitions)
+    expected = math.exp(-soret_exponent(model, T_HOT, T_COLD))
+    _, ratio, _ = steady_cell(interval_cell(64), model)
+    assert ratio == pytest.approx(expected, rel=1e-3)
+    without_own = math.exp(-soret_exponent(base, T_HOT, T_COLD))
+    assert abs(expected / without_own - 1.0) > 0.1  # the states' own drift matters here

@@ -37,6 +37,10 @@ MINIMAL = {
     "aerosol": {"case": {"kind": "aerosol"}, "geometry": {"shape": "wafer", "width": "20 mm", "gap": "10 mm"},
                 "temperature": {"hot": "343 K", "cold": "293 K"}, "gravity": [0, -9.81, 0],
                 "gas": {"strain_rate": "10 1/s"}, "aerosol": {"diameter": "1 um"}},
+    "mst": {"case": {"kind": "mst"}, "temperature": {"ambient": "298 K"}, "gravity": [0, 0, -9.8],
+            "solute": {"diffusivity": "70 um^2/s", "soret_coefficient": "0.01 1/K"},
+            "binding": {"dissociation_constant": "300 nM", "highest_ligand": "20 uM",
+                        "bound": {"diffusivity": "60 um^2/s", "soret_coefficient": "0.005 1/K"}}},
 }
 
 # a valid value for every key of every section (what a user might write)
@@ -50,7 +54,7 @@ SECTIONS = {
     "flow": {"inertia": True, "far_field": "none", "newton_max_iterations": 10},
     "tracking": {"enabled": True, "particles": 10, "duration": "1 s", "time_step": "1 ms", "scheme": "heun",
                  "backend": "cpu", "precision": "float32", "seed": 3, "bins": 8, "trajectories": 2,
-                 "particle_radius": "1 um", "particle_density": 1050.0},
+                 "particle_radius": "1 um", "particle_density": 1050.0, "field_tolerance": 0.01},
     "solver": {"linear_solver": "iterative", "rtol": 1e-9, "max_memory": "64 GB", "nonlinear_rtol": 1e-10,
                "continuation": False},
     "fluid": {"viscosity": "1e-3 Pa*s", "density": 1000.0, "thermal_conductivity": 0.6, "heat_capacity": 4180.0,
@@ -63,6 +67,15 @@ SECTIONS = {
     "aerosol": {"diameter": "0.5 um", "density": 2000.0, "thermal_conductivity": 1.0, "creep_coefficient": 1.1,
                 "temperature_jump_coefficient": 2.0, "momentum_exchange_coefficient": 1.1, "release_height": "5 mm",
                 "integrator": "overdamped"},
+    "mst": {"power": "60 %", "max_power": "20 mW", "waist": "10 um", "wavelength": "1450 nm", "water_absorption": 2000.0,
+            "laser_on": "4 s", "on_duration": "25 s", "off_duration": "3 s", "temperature_coefficient": "-1 %/K",
+            "detection_radius": "20 um", "depth_of_field": "80 um", "bleaching_rate": "0.001 1/s",
+            "sampling_interval": "0.1 s", "noise": 0.002, "seed": 5, "cold_window": ["-2 s", "0 s"],
+            "hot_window": ["20 s", "21 s"], "t_jump_window": ["0 s", "0.5 s"]},
+    "binding": {"dissociation_constant": "1 uM", "enthalpy": "-40 kJ/mol", "reference_temperature": "300 K",
+                "association_rate": "1e6 1/(M*s)", "highest_ligand": "40 uM", "capillaries": 12, "dilution": 1.5,
+                "bound": {"diffusivity": "50 um^2/s", "soret_coefficient": "0.002 1/K", "brightness": 1.2,
+                          "temperature_coefficient": "-2 %/K"}},
 }
 
 
@@ -173,6 +186,8 @@ PREREQUISITES = {
     "phoretic_particle:fluid.density": {"particle.density": 1050.0, "gravity": [0, 0, -9.81]},
     "phoretic_particle:gravity": {"particle.density": 1050.0},
     "phoretic_particle:particle.density": {"gravity": [0, 0, -9.81]},
+    "mst:time": {}, "mst:solver.rtol": {"solver.linear_solver": "iterative"},
+    "mst:mst.seed": {"mst.noise": 0.001},
 }
 
 
@@ -219,7 +234,9 @@ def test_walk_every_used_key_reaches_the_resolved_inputs(kind, dotted, value):
         raw.update(geometry={"shape": "chamber", "length": "200 um"}, temperature={"ambient": "295 K"},
                    laser={"power": "50 W/m", "waist": "20 um"})
         value = "40 W/m" if dotted == "laser.power" else value
-    for name in (section, dotted, f"{kind}:{section}", f"{kind}:{dotted}"):
+    # a kind's own entry for a section replaces the general one
+    names = (f"{kind}:{section}",) if f"{kind}:{section}" in PREREQUISITES else (section, f"{kind}:{section}")
+    for name in (*names, dotted, f"{kind}:{dotted}"):
         for key, needed in PREREQUISITES.get(name, {}).items():
             if key != dotted:
                 _set(raw, key, needed)

@@ -334,9 +334,21 @@ class WaferGeometry(Section):
     dimension: Literal[2] = 2
 
 
+class CapillaryGeometry(Section):
+    """The MST capillary (kind 'mst'): a glass tube lying along x, buffer inside, the laser
+    focused on its axis at x = 0. Meshed as the quarter x >= 0, y >= 0 (two mirror planes);
+    regions buffer, glass; boundaries outer, ends, mid_plane, axial_plane, inner_wall."""
+
+    shape: Literal["capillary"]
+    inner_diameter: Length = Field("0.5 mm", description="the standard MST capillary: 0.5 mm")
+    wall_thickness: Length = Field("75 um", description="glass wall")
+    length: Length = Field("3 mm", description="modelled length, centred on the focus (the tube continues: "
+                           "boundary ends)")
+
+
 GEOMETRIES = {model.model_fields["shape"].annotation.__args__[0]: model
               for model in (TwoWallCellGeometry, ChamberGeometry, ChannelGeometry, ChipGeometry, ParticleBoxGeometry,
-                            WaferGeometry)}
+                            WaferGeometry, CapillaryGeometry)}
 
 
 def _geometry_tag(value: Any) -> str | None:
@@ -586,6 +598,113 @@ class SoluteSection(Section):
         return self.soret_coefficient if model is None else model
 
 
+def _window(value):
+    """[start, end] in s (numbers or strings with units), start < end."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError("expected [start, end], e.g. ['-1 s', '0 s']")
+    try:
+        start, end = (to_si(v, "s", "time") for v in value)
+    except CaseError as error:
+        raise ValueError(error.reason) from None
+    if not start < end:
+        raise ValueError(f"the window must start before it ends ({start:g} s, {end:g} s)")
+    return [start, end]
+
+
+Window = Annotated[list[float], BeforeValidator(_window), pydantic.WithJsonSchema(
+    {"type": "array", "minItems": 2, "maxItems": 2, "description": "[start, end] in s, relative to laser-on"})]
+
+
+class MSTSection(Section):
+    """The MST instrument (kind 'mst'): IR laser, its schedule, the fluorescence readout
+    and the analysis windows (relative to laser-on, as the analysis tools count time)."""
+
+    power: Quantity("", _check(lambda v: 0 < v <= 1, "must be a percentage in (0 %, 100 %]")) = Field(
+        "40 %", description="MST power: a percentage of max_power ('40 %', or 0.4)")
+    max_power: Quantity("W", POSITIVE) = Field("10 mW", description="IR power into the capillary at 100 % "
+                                               "(calibrate for the instrument: 40 % heats a standard capillary "
+                                               "by about 4-6 K)")
+    waist: Length = Field("15 um", description="1/e^2 intensity radius of the IR focus")
+    wavelength: Length = Field("1480 nm", description="IR wavelength (sets the Rayleigh range)")
+    water_absorption: Quantity("1/m", POSITIVE) = Field(2400.0, description="buffer absorption at the IR "
+                                                        "wavelength (water: 2400 1/m at 1480 nm)")
+    laser_on: Quantity("s", NONNEGATIVE) = Field("5 s", description="laser-on time (the trace starts at 0)")
+    on_duration: Quantity("s", POSITIVE) = Field("20 s", description="how long the laser stays on")
+    off_duration: Quantity("s", NONNEGATIVE) = Field("5 s", description="recording after laser-off (back-diffusion)")
+    temperature_coefficient: Quantity("1/K") = Field("-1.5 %/K", description="the dye's brightness change per "
+                                                     "kelvin, the T-jump (free target)")
+    detection_radius: Length = Field("25 um", description="1/e^2 radius of the detection profile around the focus")
+    depth_of_field: Length = Field("100 um", description="1/e^2 half-depth of the detection profile along the beam")
+    bleaching_rate: Quantity("1/s", NONNEGATIVE) = Field(0.0, description="photobleaching under excitation (1/s)")
+    sampling_interval: Quantity("s", POSITIVE) = Field("0.05 s", description="the camera's frame interval: the "
+                                                       "traces are sampled on this grid")
+    noise: Quantity("", NONNEGATIVE) = Field(0.0, description="relative RMS noise of each sample (shot and "
+                                             "read-out noise; 0.002 = 2 permille)")
+    seed: Annotated[Int, at_least(0)] = Field(1, description="random seed of the noise")
+    cold_window: Window = Field(default_factory=lambda: [-1.0, 0.0], description="F_cold, relative to laser-on")
+    hot_window: Optional[Window] = Field(None, description="F_hot, relative to laser-on (default: the analysis "
+                                         "tools' window)")
+    t_jump_window: Optional[Window] = Field(None, description="the T-jump, relative to laser-on (default: the "
+                                            "analysis tools' window)")
+
+    @model_validator(mode="after")
+    def _windows_in_trace(self):
+        start, end = -self.laser_on, self.on_duration + self.off_duration
+        for key in ("cold_window", "hot_window", "t_jump_window"):
+            window = getattr(self, key)
+            if window is not None and not (start <= window[0] and window[1] <= end):
+                raise _LawProblem(f".{key}", window, f"outside the trace ({start:g} s ... {end:g} s from laser-on)")
+        return self
+
+
+class BoundFormSpec(Section):
+    """The target-ligand complex: its own diffusion, thermophoresis and brightness."""
+
+    diffusivity: Law(DIFFUSIVITY_LAWS, "m^2/s", _positive) = Field(description="D of the complex")
+    soret_coefficient: Law(SORET_LAWS, "1/K") = Field(description="S_T of the complex")
+    brightness: Quantity("", POSITIVE) = Field(1.0, description="relative to the free target")
+    temperature_coefficient: Optional[Quantity("1/K")] = Field(None, description="the complex's T-jump "
+                                                               "(default: the free target's)")
+
+
+class BindingSection(Section):
+    """A ligand titration (kind 'mst'): one capillary per ligand concentration."""
+
+    dissociation_constant: Quantity("mol/m^3", POSITIVE) = Field(description="K_d at reference_temperature "
+                                                                 "('300 nM')")
+    enthalpy: Quantity("J/mol") = Field(0.0, description="binding enthalpy ('-40 kJ/mol'; < 0: exothermic, "
+                                        "K_d grows with T by van 't Hoff)")
+    reference_temperature: Optional[Temperature] = Field(None, description="where K_d is given (default: "
+                                                         "temperature.ambient)")
+    association_rate: Optional[Quantity("m^3/(mol*s)", POSITIVE)] = Field(None, description="k_on ('1e6 1/(M*s)')"
+                                                                          "; default: binding in equilibrium")
+    ligand_concentrations: list[Quantity("mol/m^3", NONNEGATIVE)] = Field(
+        default_factory=list, description="the capillaries' ligand concentrations (or highest_ligand)")
+    highest_ligand: Optional[Quantity("mol/m^3", POSITIVE)] = Field(None, description="a serial dilution from "
+                                                                    "this concentration")
+    capillaries: Annotated[Int, at_least(2)] = Field(16, description="with highest_ligand: points of the series")
+    dilution: Quantity("", _check(lambda v: v > 1, "must exceed 1")) = Field(2.0, description="with "
+                                                                             "highest_ligand: the dilution factor")
+    bound: BoundFormSpec
+
+    @model_validator(mode="after")
+    def _one_series(self):
+        if bool(self.ligand_concentrations) == (self.highest_ligand is not None):
+            raise _LawProblem(".ligand_concentrations", MISSING, "give either ligand_concentrations = [...] or "
+                              "highest_ligand (a serial dilution), not both")
+        if self.ligand_concentrations and ({"capillaries", "dilution"} & self.model_fields_set):
+            key = sorted({"capillaries", "dilution"} & self.model_fields_set)[0]
+            raise _LawProblem(f".{key}", getattr(self, key), "only used with highest_ligand")
+        return self
+
+    @property
+    def ligand(self) -> list[float]:
+        """The ligand concentration of each capillary, ascending (mol/m^3)."""
+        if self.ligand_concentrations:
+            return sorted(self.ligand_concentrations)
+        return [self.highest_ligand / self.dilution ** k for k in range(self.capillaries - 1, -1, -1)]
+
+
 class TimeSection(Section):
     transient: Bool = False
     end: Optional[Quantity("s", POSITIVE)] = Field(None, description="end time (default: 4 relaxation times)")
@@ -620,6 +739,9 @@ class TrackingSection(Section):
     trajectories: Annotated[Int, at_least(0)] = Field(200, description="particles whose paths are written (VTP)")
     particle_radius: Optional[Length] = Field(None, description="for sedimentation")
     particle_density: Optional[Quantity("kg/m^3", POSITIVE)] = Field(None, description="for sedimentation")
+    field_tolerance: Optional[Quantity("", POSITIVE)] = Field(
+        None, lt=1.0, description="largest error of the sampled velocity and temperature gradient, relative to "
+        "their largest magnitude; the tracking grid's spacing is chosen from it (default: half the median cell)")
 
 
 class GasSection(Section):
@@ -710,6 +832,10 @@ class PicturesSection(Section):
     concentration_min: Optional[Quantity("mol/m^3")] = None
     concentration_max: Optional[Quantity("mol/m^3")] = None
     arrows: Annotated[Int, at_least(0)] = 150
+    vertical_exaggeration: Optional[Quantity("", at_least(1))] = Field(
+        None, description="stretch of thin directions in pictures and scene.html (default: 3D only, enough for "
+        "an aspect of 0.3; 1: true proportions)")
+    scene: Bool = Field(True, description="write scene.html, an interactive 3D view of the fields (trame-vtk)")
 
 
 # --- conditions on named boundaries --------------------------------------------------------
@@ -790,7 +916,13 @@ class SlipBC(Section):
                                                            "fluid creeps to hot")
 
 
-FlowBC = Annotated[Union[NoSlipBC, InflowBC, PressureBC, SlipBC], Field(discriminator="type")]
+class SymmetryBC(Section):
+    """A mirror plane (normal to a coordinate axis): no flow through it, no shear stress."""
+
+    type: Literal["symmetry"]
+
+
+FlowBC = Annotated[Union[NoSlipBC, InflowBC, PressureBC, SlipBC, SymmetryBC], Field(discriminator="type")]
 
 
 class NoFluxBC(Section):
@@ -923,20 +1055,24 @@ KIND_USAGE: dict[str, dict[str, Any]] = {
                  "temperature": ALL, "solver": LINEAR_SOLVER_KEYS, "gravity": ALL,
                  "solute": {"diffusivity", "soret_coefficient", "initial_concentration", "states", "transitions"},
                  "tracking": {"particles", "duration", "time_step", "scheme", "backend", "precision", "seed", "bins",
-                  "trajectories", "particle_radius", "particle_density"},
+                  "trajectories", "particle_radius", "particle_density", "field_tolerance"},
                  "boundary": {"thermal", "particles"}},
     "convection": {**COMMON, "geometry": ALL, "fluid": ALL, "temperature": ALL,
                    "solute": {"diffusivity", "soret_coefficient", "initial_concentration"}, "laser": ALL,
                    "time": ALL, "flow": {"inertia", "newton_max_iterations"}, "gravity": ALL, "solver": ALL,
                    "probe": ALL,
                    "tracking": {"enabled", "particles", "duration", "time_step", "scheme", "backend", "precision",
-                                "seed", "particle_radius", "particle_density"},
+                                "seed", "particle_radius", "particle_density", "field_tolerance"},
                    "boundary": {"thermal", "flow", "solute", "particles"}, "region": ALL},
     "phoretic_particle": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity", "density"},
                           "temperature": ALL, "particle": ALL, "flow": {"far_field"}, "gravity": ALL,
                           "solver": {"linear_solver", "max_memory"}},
     "thermoosmotic_flow": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity"},
                            "temperature": ALL, "solver": {"linear_solver", "max_memory"}, "boundary": {"thermal", "flow"}},
+    "mst": {**COMMON, "mesh": {"resolution"}, "geometry": ALL, "fluid": ALL, "temperature": {"ambient"}, "mst": ALL, "binding": ALL,
+            "solute": {"diffusivity", "soret_coefficient", "initial_concentration"},
+            "time": {"steps", "scheme", "first_step"}, "flow": {"inertia", "newton_max_iterations"},
+            "gravity": ALL, "solver": LINEAR_SOLVER_KEYS, "boundary": {"thermal", "flow"}, "region": ALL},
     "aerosol": {**COMMON, "mesh": {"resolution", "degree"}, "geometry": ALL, "temperature": ALL, "gas": ALL,
                 "aerosol": ALL, "gravity": ALL, "tracking": {"particles", "duration", "time_step", "backend", "seed"},
                 "boundary": {"particles"}},
@@ -944,11 +1080,11 @@ KIND_USAGE: dict[str, dict[str, Any]] = {
 KIND_SHAPES = {"soret_cell": ("two_wall_cell",), "tracking": ("two_wall_cell",),
                "convection": ("two_wall_cell", "chamber", "channel", "chip"),
                "phoretic_particle": ("particle_box",), "thermoosmotic_flow": ("two_wall_cell",),
-               "aerosol": ("wafer",)}
+               "aerosol": ("wafer",), "mst": ("capillary",)}
 # temperature keys each shape uses (a mesh file: the kind's entry under None)
 SHAPE_TEMPERATURES = {"two_wall_cell": ("hot", "cold"), "chamber": ("ambient",), "channel": ("ambient",),
                       "chip": ("ambient",), "particle_box": ("reference", "gradient"),
-                      "wafer": ("hot", "cold")}
+                      "wafer": ("hot", "cold"), "capillary": ("ambient",)}
 FILE_TEMPERATURES = {"soret_cell": ("hot", "cold"), "tracking": ("hot", "cold"), "convection": ("reference",),
                      "phoretic_particle": ("reference", "gradient"), "thermoosmotic_flow": ("hot", "cold"),
                      "aerosol": ("hot", "cold")}
@@ -956,7 +1092,8 @@ WHY_UNUSED = {"gravity": "it has no flow", "laser": "only chamber and chip geome
               "laser-heated", "particle": "only kind 'phoretic_particle' resolves a particle",
               "time": "it is steady", "tracking": "it tracks no particles", "flow": "it has no flow",
               "solute": "it has no solute", "region": "its regions are fixed", "gas": "only kind 'aerosol' has a gas",
-              "aerosol": "only kind 'aerosol' tracks aerosol particles"}
+              "aerosol": "only kind 'aerosol' tracks aerosol particles", "mst": "only kind 'mst' has an MST "
+              "instrument", "binding": "only kind 'mst' titrates a ligand"}
 
 
 def _has_solids(case: "Case") -> bool:
@@ -988,8 +1125,13 @@ CONDITIONAL_KEYS = [
     (("phoretic_particle",), "", "gravity", _particle_weight, "only a particle with particle.density feels it"),
     (("phoretic_particle",), "particle", "density", lambda case: any(case.gravity),
      "without gravity the particle has no weight"),
-    (("soret_cell", "tracking", "convection"), "solver", "rtol", lambda case: case.solver.linear_solver != "direct",
-     "only the iterative linear solver uses it"),
+    (("soret_cell", "tracking", "convection", "mst"), "solver", "rtol",
+     lambda case: case.solver.linear_solver != "direct", "only the iterative linear solver uses it"),
+    (("mst",), "mst", "seed", lambda case: case.mst.noise > 0, "without mst.noise the traces have no noise"),
+    (("mst",), "fluid", "thermal_expansion", lambda case: any(case.gravity),
+     "without gravity the buffer stays at rest (no buoyancy)"),
+    (("mst",), "fluid", "viscosity", lambda case: any(case.gravity) or _stokes_einstein(case),
+     "without gravity the buffer stays at rest, and a constant solute.diffusivity does not use it"),
     (("soret_cell",), "solute", "dufour", lambda case: not case.time.transient and not case.solute.states,
      "the Dufour coupling is solved for the steady cell of an ordinary solute (not transient, not with states)"),
     (("convection",), "solver", "continuation", lambda case: not case.time.transient,
@@ -1016,8 +1158,11 @@ CONDITIONAL_KEYS += [(("convection",), "output", key, lambda case: case.time.tra
 CONDITIONAL_KEYS += [(("phoretic_particle", "thermoosmotic_flow"), "output", key, lambda case: False,
                       "a steady solve has no time loop to checkpoint") for key in ("checkpoint_interval",
                                                                                     "checkpoint_steps")]
+CONDITIONAL_KEYS += [(("mst",), "flow", key, lambda case: any(case.gravity),
+                      "without gravity the buffer stays at rest (no flow is solved)")
+                     for key in ("inertia", "newton_max_iterations")]
 _TRACKING_KEYS = ("particles", "duration", "time_step", "scheme", "backend", "precision", "seed",
-                  "particle_radius", "particle_density")
+                  "particle_radius", "particle_density", "field_tolerance")
 CONDITIONAL_KEYS += [(("convection",), "tracking", key, lambda case: bool(case.tracking.enabled),
                       "tracking is off (tracking.enabled = true tracks particles in the flow)") for key in _TRACKING_KEYS]
 
@@ -1036,6 +1181,8 @@ def condition_families(case: "Case") -> set[str]:
         families.discard("particles")
     if case.solute is not None and case.solute.states:  # a closed cell: no-flux walls only
         families.discard("solute")
+    if case.kind == "mst" and not any(case.gravity):  # the buffer at rest
+        families.discard("flow")
     return families
 
 
@@ -1067,6 +1214,9 @@ def reject_inactive(case: "Case") -> None:
         if spec.solute is not None and case.solute is not None and case.solute.states:
             raise CaseError(f"boundary.{name}.solute", MISSING, "has no effect here: a species with internal "
                             "states lives in a closed cell (no-flux walls)")
+        if spec.flow is not None and case.kind == "mst" and not any(case.gravity):
+            raise CaseError(f"boundary.{name}.flow", MISSING, "has no effect here: without gravity the buffer "
+                            "stays at rest (no flow is solved)")
         if spec.particles is not None and "particles" not in condition_families(case):
             raise CaseError(f"boundary.{name}.particles", MISSING, "has no effect here: tracking is off "
                             "(tracking.enabled = true tracks particles in the flow)")
@@ -1098,6 +1248,8 @@ class Case(Section):
     probe: dict[str, ProbeSpec] = Field(default_factory=dict, description="transient: named probes (probes.csv)")
     gas: GasSection = Field(default_factory=GasSection)
     aerosol: Optional[AerosolSection] = None
+    mst: Optional[MSTSection] = None
+    binding: Optional[BindingSection] = None
     source: Optional[str] = Field(None, exclude=True, description="the case file (set by load_case)")
 
     @property
@@ -1345,7 +1497,7 @@ def case_from_dict(raw: dict, source: str | None = None) -> Case:
     if isinstance(raw.get("geometry"), dict) and "shape" not in raw["geometry"]:
         raw["geometry"] = {"shape": default_shape, **raw["geometry"]}
     if raw.get("geometry") is None and not (isinstance(raw.get("mesh"), dict) and raw["mesh"].get("file")) \
-            and default_shape == "particle_box":
+            and default_shape in ("particle_box", "capillary"):
         raw["geometry"] = {"shape": default_shape}
     try:
         case = Case.model_validate({**raw, "source": source})

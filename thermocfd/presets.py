@@ -305,6 +305,49 @@ class Wafer(Preset):
         return structured_domain([g.width / g.gap, 1.0], [n_width, n_gap], sides, length_scale=g.gap)
 
 
+@register
+class Capillary(Preset):
+    """The MST capillary: the quarter tube (thermocfd.fem.capillary_mesh), two mirror planes."""
+
+    shape = "capillary"
+
+    def boundaries(self, case):
+        return ["outer", "ends", "mid_plane", "axial_plane", "inner_wall"]
+
+    def regions(self, case):
+        return {"buffer": {"material": "fluid"}, "glass": {"material": "borosilicate"}}
+
+    def default_conditions(self, case):
+        ambient = case.temperature.ambient
+        mirror = {"thermal": {"type": "insulated"}, "flow": {"type": "symmetry"}}
+        # in the instrument the tube is pressed onto a tray held at the set temperature: the
+        # limit of good contact is the glass's outside at that temperature (a tube in air:
+        # [boundary.outer] thermal = {type = "convective", ...}); far from the focus (the cut
+        # ends, where the tube goes on) it is at that temperature too
+        return {"outer": {"thermal": {"type": "temperature", "value": ambient}},
+                "ends": {"thermal": {"type": "temperature", "value": ambient}, "flow": {"type": "no_slip"}},
+                "mid_plane": mirror, "axial_plane": mirror, "inner_wall": {}}
+
+    def interior(self, case):
+        return {"inner_wall"}
+
+    def check(self, case):
+        g = case.geometry
+        if case.mst is not None and case.mst.waist >= 0.5 * g.inner_diameter:
+            raise CaseError("mst.waist", case.mst.waist, f"the IR focus must be narrower than the capillary "
+                            f"(inner radius {0.5 * g.inner_diameter:g} m)")
+        if g.length < 2.0 * g.inner_diameter:
+            raise CaseError("geometry.length", g.length, "model at least two inner diameters of the tube (the "
+                            "heated spot spreads over about one)")
+
+    def build(self, case):
+        from .fem.capillary_mesh import glass_capillary
+
+        g = case.geometry
+        return glass_capillary(0.5 * g.inner_diameter, g.wall_thickness, g.length, case.mst.waist,
+                               resolution=case.mesh.resolution)
+
+
 # --- resolving a case ----------------------------------------------------------------------------
 def _merge(defaults: dict[str, dict], given: dict[str, BoundarySpec], families: set[str], names: list[str],
            interior: set[str]) -> dict[str, BoundarySpec]:
@@ -450,7 +493,11 @@ def resolve(case: Case) -> Case:
     reject_inactive(case)
     if case.kind != "phoretic_particle" or case.temperature is not None:
         _temperature_checks(case)
-    if case.kind in ("soret_cell", "tracking", "convection") and case.solute is None:
+    if case.kind == "mst" and case.mst is None:
+        from .case import MSTSection
+
+        case.mst = MSTSection()  # the instrument's defaults
+    if case.kind in ("soret_cell", "tracking", "convection", "mst") and case.solute is None:
         raise CaseError("solute", MISSING, f"missing required section [solute] for case.kind = {case.kind!r}")
     if case.kind == "phoretic_particle" and case.particle is None:
         raise CaseError("particle", MISSING, "missing required section [particle] for case.kind = "

@@ -19,6 +19,7 @@ fluid's, heat capacities by the fluid's rho c_p; temperature in kelvin. Reported
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import dolfinx.fem
@@ -43,6 +44,28 @@ from .mesh import Domain
 from .stokes import NoSlip, PrescribedVelocity, Pressure, SurfaceProjector, ThermoOsmoticSlip
 from .stokes_preconditioner import pressure_mass_options, velocity_amg_options
 from .stokes_forms import sphere_normal, thermo_osmotic_slip
+
+
+@dataclass(frozen=True)
+class Symmetry:
+    """A mirror plane of the flow: ``u.n = 0`` and no shear stress (natural); the plane
+    must be normal to a coordinate axis. Heat and solute see an insulated, no-flux wall
+    there, which is their mirror condition too."""
+
+    boundary: str
+
+
+def plane_normal_axis(domain: Domain, boundary: str) -> int:
+    """The coordinate axis normal to a plane boundary (an error if it is not axis-aligned)."""
+    facets = domain.facet_tags.find(domain.boundary_tag(boundary))
+    x = domain.mesh.geometry.x[compat.entity_nodes(domain.mesh, domain.dim - 1, facets).ravel()]
+    lower = domain.comm.allreduce(x.min(axis=0) if x.size else np.full(3, np.inf), op=MPI.MIN)
+    upper = domain.comm.allreduce(x.max(axis=0) if x.size else np.full(3, -np.inf), op=MPI.MAX)
+    extent = (upper - lower)[: domain.dim]
+    axis = int(np.argmin(extent))
+    if not extent[axis] <= 1e-9 * extent.max():
+        raise ThermocfdError(f"symmetry plane {boundary!r} is not normal to a coordinate axis")
+    return axis
 
 
 def _scalar_field(domain: Domain, value, scale: float):
@@ -335,6 +358,7 @@ class BuoyantFlowProblem:
         sub = self.W.sub(0)
         named = []
         prescribed, walls, slips = [], [], []  # (value Function on V_u, [W dofs, V_u dofs])
+        mirrors = []  # (zero on the normal component's space, W subspace, W dofs, its dofs, V_u dofs)
         tractions = []
         self._slip: list[tuple[dolfinx.fem.Function, SurfaceProjector, float, object]] = []
         ell = domain.length_scale
@@ -379,6 +403,15 @@ class BuoyantFlowProblem:
                 slips.append((value, facet_dofs(condition.boundary)))
                 projector = SurfaceProjector(domain, V_u, condition.boundary, self.solid_regions)
                 self._slip.append((value, projector, condition.slip_coefficient, condition.centre))
+            elif isinstance(condition, Symmetry):
+                exterior_only(condition)
+                facets = domain.facet_tags.find(domain.boundary_tag(condition.boundary))
+                named.append(facets)
+                axis = plane_normal_axis(domain, condition.boundary)
+                component_space, in_V_u = compat.collapse(V_u.sub(axis))
+                dofs_W, dofs_c = compat.locate_dofs_topological((sub.sub(axis), component_space), fdim, facets)
+                mirrors.append((dolfinx.fem.Function(component_space), sub.sub(axis), dofs_W, dofs_c,
+                                np.asarray(in_V_u)[dofs_c]))
             else:
                 raise TypeError(f"not a flow boundary condition of the buoyant flow solver: {condition!r}")
         # every other exterior facet is a no-slip wall; solid cells are at rest
@@ -403,6 +436,10 @@ class BuoyantFlowProblem:
                 self.bcs.append(dolfinx.fem.dirichletbc(value, dofs, sub))
                 group_taken[dofs_V] = True
             taken = group_taken
+        for value, space, dofs_W, dofs_c, dofs_V in mirrors:  # the normal component, where nothing else holds
+            keep = ~taken[dofs_V]
+            self.bcs.append(dolfinx.fem.dirichletbc(value, [np.ascontiguousarray(dofs_W[keep]),
+                                                            np.ascontiguousarray(dofs_c[keep])], space))
         if self.solid_regions:
             self.bcs.append(self._solid_pressure_condition())
         return tractions

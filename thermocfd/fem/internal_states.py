@@ -1,7 +1,8 @@
 """Transport of a species with internal states: N coupled advection-diffusion-switching
 equations, steady and transient, in one monolithic system.
 
-``dc_i/dt + div(u c_i - D_i(T) grad c_i) = sum_j (k_ji c_j - k_ij c_i)``, no-flux walls,
+``dc_i/dt + div(u c_i - D_i(T) (grad c_i + c_i S_T,i(T) grad T)) = sum_j (k_ji c_j - k_ij c_i)``,
+no-flux walls (S_T,i: a state's own Soret law, if it has one; none in the seed paper),
 with the states, diffusivities and detailed-balance rates of a
 :class:`thermocfd.physics.internal_states.InternalStateModel` evaluated in UFL at the
 local temperature (Liang, Busiello & De Los Rios: the total density drifts in a
@@ -25,9 +26,11 @@ one fixed Gauss rule for every term instead (no lumping: no M-matrix guarantee).
 
 Scaled units: lengths by l (the domain's scale), D by ``<D>_p(T_ref)``, time by
 ``l^2 / <D>_p(T_ref)``, rates by the inverse time scale; concentrations keep the unit of
-the inputs (mol/m^3 for the entropy production in W/(K m^3)). Flow: Galerkin advection
-in conservative form (``u.n = 0`` on closed walls), no stabilisation: keep the cell
-Peclet number below about 2.
+the inputs (mol/m^3 for the entropy production in W/(K m^3)). Flow and the states' own
+Soret drift: Galerkin, conservative form (``u.n = 0`` on closed walls), no stabilisation:
+keep the cell Peclet numbers (flow ``|u| h / D``, Soret ``S_T |grad T| h``) below about 2.
+A moving temperature or flow (``moving=True``: the caller updates the Functions between
+steps) reassembles the operator every step.
 """
 
 from __future__ import annotations
@@ -59,8 +62,8 @@ class InternalStateTransportProblem:
 
     def __init__(self, domain: Domain, temperature, model: InternalStateModel, *, velocity=None,
                  degree: int = 1, reference_temperature: float, regions: Sequence[str] | None = None,
-                 linear_solver: str = "direct", rtol: float = 1e-12):
-        self.domain, self.model, self.degree = domain, model, degree
+                 linear_solver: str = "direct", rtol: float = 1e-12, moving: bool = False):
+        self.domain, self.model, self.degree, self.moving = domain, model, degree, moving
         mesh = domain.mesh
         ell = domain.length_scale
         self.diffusivity_scale = float(model.mean_diffusivity(reference_temperature))
@@ -134,6 +137,10 @@ class InternalStateTransportProblem:
         c, v = ufl.TrialFunction(self.V), ufl.TestFunction(self.V)
         n = self.model.size
         a = sum(self._diffusivity(i) * ufl.inner(ufl.grad(c[i]), ufl.grad(v[i])) * self.dx for i in range(n))
+        for i, state in enumerate(self.model.states):
+            if state.soret is not None:
+                drift = self._diffusivity(i) * state.soret.soret_coefficient(self.temperature) * ufl.grad(self.temperature)
+                a += c[i] * ufl.inner(drift, ufl.grad(v[i])) * self.dx
         if self._velocity is not None:  # conservative form: u.n = 0 closes the walls
             a -= sum(c[i] * ufl.inner(self._velocity, ufl.grad(v[i])) * self.dx for i in range(n))
         for i, j in self.pairs:  # net flux i -> j leaves i and enters j
@@ -209,7 +216,10 @@ class InternalStateTransportProblem:
         self._dt.value = dt / self.time_scale
         ratio = self._bdf2.set_step(dt, steps_in_history == 2)
         system = self._system(steps_in_history, [])
-        system.assemble_for((dt, ratio))
+        if self.moving:
+            system.assemble_matrix()
+        else:
+            system.assemble_for((dt, ratio))
         shift_history(self._history, self.solution)
         system.solve()
         self._steps += 1
@@ -241,9 +251,12 @@ class InternalStateTransportProblem:
 
     # --- fluxes and entropy production (SI) ------------------------------------------------
     def state_flux(self, i: int):
-        """UFL: J_i = -D_i grad c_i + u c_i in mol/(m^2 s) (for c in mol/m^3)."""
-        c = self.solution[i]
-        flux = -self.model.states[i].diffusivity.diffusivity(self.temperature) * ufl.grad(c) / self.domain.length_scale
+        """UFL: J_i = -D_i (grad c_i + c_i S_T,i grad T) + u c_i in mol/(m^2 s) (for c in mol/m^3)."""
+        c, state = self.solution[i], self.model.states[i]
+        gradient = ufl.grad(c)
+        if state.soret is not None:
+            gradient = gradient + c * state.soret.soret_coefficient(self.temperature) * ufl.grad(self.temperature)
+        flux = -state.diffusivity.diffusivity(self.temperature) * gradient / self.domain.length_scale
         return flux if self.velocity is None else flux + self.velocity * c
 
     def total_flux(self):

@@ -307,8 +307,10 @@ def _rename_tags(domain: Domain, names: dict[str, int], path: Path) -> None:
 
 
 def structured_domain(extent: Sequence[float], cells: Sequence[int], boundaries: dict[str, Callable],
-                      comm: MPI.Comm = MPI.COMM_WORLD, length_scale: float = 1.0) -> Domain:
-    """A dolfinx-built structured rectangle/box [0, extent] (scaled coordinates).
+                      comm: MPI.Comm = MPI.COMM_WORLD, length_scale: float = 1.0,
+                      crossed: bool = False) -> Domain:
+    """A dolfinx-built structured rectangle/box [0, extent] (scaled coordinates);
+    ``crossed``: 2D cells cut by both diagonals (a mesh with the rectangle's mirror symmetries).
 
     ``boundaries`` maps names to markers ``f(x) -> bool array`` on the scaled coordinate;
     facets are tagged in the order given (a later marker does not override an earlier one).
@@ -317,8 +319,9 @@ def structured_domain(extent: Sequence[float], cells: Sequence[int], boundaries:
     import dolfinx.mesh
 
     if len(extent) == 2:
+        diagonal = dolfinx.mesh.DiagonalType.crossed if crossed else dolfinx.mesh.DiagonalType.right
         mesh = dolfinx.mesh.create_rectangle(comm, [np.zeros(2), np.asarray(extent, float)], list(cells),
-                                             dolfinx.mesh.CellType.triangle)
+                                             dolfinx.mesh.CellType.triangle, diagonal=diagonal)
     else:
         mesh = dolfinx.mesh.create_box(comm, [np.zeros(3), np.asarray(extent, float)], list(cells),
                                        dolfinx.mesh.CellType.tetrahedron)

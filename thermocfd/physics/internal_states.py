@@ -33,7 +33,7 @@ delta)^2`` from any one evaluation (eps_0 at Da_0).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -41,15 +41,21 @@ from .constants import BOLTZMANN, GAS_CONSTANT
 from .diffusivity import DiffusivityLaw
 from .mathfuncs import exp, ln
 
+if TYPE_CHECKING:
+    from .soret import SoretLaw
+
 
 @dataclass(frozen=True)
 class InternalState:
-    """One internal state: energy E (J), degeneracy g (> 0), diffusivity law D(T)."""
+    """One internal state: energy E (J), degeneracy g (> 0), diffusivity law D(T) and,
+    optionally, a Soret law S_T,i(T) of its own (a bound and a free molecule each have
+    thermophoresis; the seed paper's states have none)."""
 
     name: str
     energy: float
     diffusivity: DiffusivityLaw
     degeneracy: float = 1.0
+    soret: SoretLaw | None = None
 
 
 @dataclass(frozen=True)
@@ -157,12 +163,21 @@ class InternalStateModel:
         p, mean_energy = self.populations(T), self.mean_energy(T)
         return sum(pi * s.diffusivity.diffusivity(T) * (s.energy - mean_energy) for pi, s in zip(p, self.states))
 
+    @property
+    def has_state_soret(self) -> bool:
+        """True when some state has a Soret law of its own."""
+        return any(s.soret is not None for s in self.states)
+
     def thermal_diffusivity(self, T):
-        """D_T = Cov_p(D, E) / (k_B T^2) (m^2/(s K))."""
-        return self.covariance_diffusivity_energy(T) / (BOLTZMANN * T * T)
+        """D_T = Cov_p(D, E) / (k_B T^2) + sum_i p_i D_i S_T,i (m^2/(s K)): the total flux of
+        c_i = p_i(T) rho is -<D> grad rho - rho D_T grad T, the first term from grad p_i."""
+        switching = self.covariance_diffusivity_energy(T) / (BOLTZMANN * T * T)
+        own = [p * s.diffusivity.diffusivity(T) * s.soret.soret_coefficient(T)
+               for p, s in zip(self.populations(T), self.states) if s.soret is not None]
+        return switching + sum(own[1:], own[0]) if own else switching
 
     def soret_coefficient(self, T):
-        """S_T = Cov_p(D, E) / (k_B T^2 <D>_p) (1/K); > 0: thermophobic."""
+        """S_T = D_T / <D>_p (1/K); > 0: thermophobic."""
         return self.thermal_diffusivity(T) / self.mean_diffusivity(T)
 
     def _proportional_ratios(self) -> tuple[float, ...] | None:
@@ -179,12 +194,13 @@ class InternalStateModel:
 
     @property
     def has_closed_form_potential(self) -> bool:
-        """True when the states' diffusivities share one temperature law (D_i = r_i D_0(T))."""
-        return self._ratios is not None
+        """True when the states' diffusivities share one temperature law (D_i = r_i D_0(T))
+        and no state has a Soret law of its own."""
+        return self._ratios is not None and not self.has_state_soret
 
     def soret_potential(self, T):
         """Phi(T) = int S_T dT = ln <r>_p(T) (needs proportional state diffusivities)."""
-        if self._ratios is None:
+        if not self.has_closed_form_potential:
             raise ValueError("the Soret potential of an internal-state model is closed form only when the states' "
                              "diffusivities share one temperature law (D_i = r_i D_0(T)); give every state the "
                              "same law up to a constant factor")
@@ -229,6 +245,8 @@ def diffusion_entropy_production(model: InternalStateModel, T, concentrations, g
 
     Molar concentrations (mol/m^3) with R; for number densities (1/m^3) pass
     ``gas_constant=BOLTZMANN``. Each term is >= 0."""
+    if model.has_state_soret:
+        raise ValueError("the cycle's entropy production is written for states without a Soret law of their own")
     terms = [gas_constant * s.diffusivity.diffusivity(T) * _squared_norm(g) / c
              for s, c, g in zip(model.states, concentrations, gradients)]
     return sum(terms[1:], terms[0])

@@ -35,3 +35,21 @@ sqrt = _dispatch("sqrt")
 sin = _dispatch("sin")
 cos = _dispatch("cos")
 tanh = _dispatch("tanh")
+
+
+def positive_part(x):
+    """max(x, 0) for NumPy values and UFL expressions."""
+    if _is_ufl(x):
+        import ufl
+
+        return ufl.max_value(x, 0.0)
+    return np.maximum(x, 0.0)
+
+
+def where_nonnegative(x, if_nonnegative, if_negative):
+    """``if_nonnegative`` where x >= 0, else ``if_negative`` (NumPy or UFL)."""
+    if _is_ufl(x):
+        import ufl
+
+        return ufl.conditional(ufl.ge(x, 0.0), if_nonnegative, if_negative)
+    return np.where(np.asarray(x) >= 0.0, if_nonnegative, if_negative)

@@ -154,6 +154,10 @@ def run_case(case: Case, out_dir: str | Path = "results", resume: bool = False) 
     }
     write_json(out_dir / "summary.json", summary)  # results are safe before rendering
     checkpoints.discard()  # finished: nothing left to resume
+    if case.output.fields and comm.rank == 0:
+        from ..post.paraview import write_state_script
+
+        write_state_script(out_dir)
     if case.output.mesh:
         from ..fem.mesh import write_msh
 
@@ -196,4 +200,4 @@ def _render(out_dir: Path) -> dict[str, float] | None:
     return pictures
 
 
-from . import aerosol, convection, phoretic, soret_cell, tracking  # noqa: E402,F401  (they register themselves)
+from . import aerosol, convection, mst, phoretic, soret_cell, tracking  # noqa: E402,F401  (they register themselves)

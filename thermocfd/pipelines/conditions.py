@@ -17,6 +17,7 @@ from ..fem import compat
 from ..fem.heat import ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux
 from ..fem.mesh import Domain, global_box
 from ..fem.stokes import NoSlip, Pressure, PrescribedVelocity, ThermoOsmoticSlip
+from ..fem.convection import Symmetry
 from ..fem.transport import FixedConcentration, Outflow
 from ..physics.flows import duct_flow_profile
 
@@ -62,6 +63,8 @@ def flow_conditions(boundaries: dict[str, BoundarySpec], domain: Domain) -> list
             out.append(Pressure(name, bc.value))
         elif bc.type == "slip":
             out.append(ThermoOsmoticSlip(name, bc.slip_coefficient))
+        elif bc.type == "symmetry":
+            out.append(Symmetry(name))
         elif bc.type == "inflow":
             out.append(PrescribedVelocity(name, inflow_profile(domain, name, bc.mean_speed, bc.flow_rate)))
     return out
