@@ -28,10 +28,14 @@ WRAPPER = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]
            "print('PEAK_KB', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
 
 
-def run(resolution: float, solver: str, ranks: int) -> dict:
+LASER_3D = ("geometry.dimension=3", 'laser.power="25 mW"')
+
+
+def run(resolution: float, solver: str, ranks: int, case: Path = CASE, settings: tuple[str, ...] = LASER_3D) -> dict:
+    """One configuration of ``case`` (with ``settings`` as --set options) in its own process."""
     out = Path(tempfile.mkdtemp(prefix="bench_coupled_"))
-    command = [sys.executable, "-m", "thermocfd", "run", str(CASE), "--out", str(out), "--quiet",
-               "--set", "geometry.dimension=3", "--set", 'laser.power="25 mW"',
+    command = [sys.executable, "-m", "thermocfd", "run", str(case), "--out", str(out), "--quiet",
+               *[option for setting in settings for option in ("--set", setting)],
                "--set", f"mesh.resolution={resolution}", "--set", f'solver.linear_solver="{solver}"',
                "--set", "output.pictures=false", "--set", "output.fields=false", "--set", "solver.max_memory='none'"]
     if ranks > 1:
