@@ -30,7 +30,7 @@ def facet_flux_term(flux, v, measure):
 
 def heat_forms(T, v, conductivity, source, dx, *, neumann: Sequence = (), robin: Sequence = (),
                velocity=None, capacity=None, dt=None, history: Sequence = (), sources: Sequence = (),
-               extra_flux=None):
+               extra_flux=None, coefficients: Sequence | None = None):
     """Conduction-advection ``C (dT/dt + u.grad T) - div(k grad T + F) = q``.
 
     extra_flux: F, a given vector added to the conductive flux (minus a further heat flux
@@ -40,7 +40,8 @@ def heat_forms(T, v, conductivity, source, dx, *, neumann: Sequence = (), robin:
     ``dS``: a surface heater of g per unit area);
     robin: (h, T_ambient, ds) triples, ``-k dT/dn = h (T - T_ambient)``;
     sources: further (q, dx) pairs, volumetric sources on parts of the domain;
-    history: previous temperatures T^n, T^{n-1}... for a BDF step of size dt.
+    history: previous temperatures T^n, T^{n-1}... for a BDF step of size dt;
+    coefficients: the BDF weights (variable steps), default those of constant steps.
     """
     a = ufl.inner(conductivity * ufl.grad(T), ufl.grad(v)) * dx
     L = source * v * dx
@@ -56,7 +57,7 @@ def heat_forms(T, v, conductivity, source, dx, *, neumann: Sequence = (), robin:
     if extra_flux is not None:
         L -= ufl.inner(extra_flux, ufl.grad(v)) * dx
     if dt is not None:
-        alpha = BDF_COEFFICIENTS[len(history)]
+        alpha = coefficients if coefficients is not None else BDF_COEFFICIENTS[len(history)]
         a += capacity * alpha[0] / dt * T * v * dx
         for weight, T_old in zip(alpha[1:], history):
             L -= capacity * weight / dt * T_old * v * dx

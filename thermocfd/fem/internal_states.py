@@ -112,10 +112,10 @@ class InternalStateTransportProblem:
         self._zero = compat.constant(mesh, 0.0)
         self._options = DIRECT if linear_solver == "direct" else iterative_options(False, rtol)
         self._systems: dict[int, LinearSystem] = {}
-        self._mass_form = dolfinx.fem.form(sum(self._states()) * self.dx_switching)
+        self._mass_form = dolfinx.fem.form(sum(self.states()) * self.dx_switching)
 
     # --- coefficients in scaled units ----------------------------------------------------
-    def _states(self) -> list:
+    def states(self) -> list:
         """The state concentrations as UFL components of the solution."""
         return [self.solution[i] for i in range(self.model.size)]
 
@@ -265,17 +265,17 @@ class InternalStateTransportProblem:
 
     def transition_flux(self, i: int, j: int):
         """UFL: r_ij = k_ij c_i - k_ji c_j in mol/(m^3 s)."""
-        return transition_flux(self.model, i, j, self.temperature, self._states())
+        return transition_flux(self.model, i, j, self.temperature, self.states())
 
     def _diffusion_entropy(self):
-        gradients = [ufl.grad(c) / self.domain.length_scale for c in self._states()]
-        return diffusion_entropy_production(self.model, self.temperature, self._states(), gradients)
+        gradients = [ufl.grad(c) / self.domain.length_scale for c in self.states()]
+        return diffusion_entropy_production(self.model, self.temperature, self.states(), gradients)
 
     def entropy_production(self):
         """UFL: the cycle's entropy production density (W/(K m^3)), state diffusion plus
         switching (:func:`thermocfd.physics.internal_states.cycle_entropy_production`)."""
         return self._diffusion_entropy() + transition_entropy_production(self.model, self.temperature,
-                                                                         self._states())
+                                                                         self.states())
 
     def flux_fields(self) -> dict[str, dolfinx.fem.Function]:
         """Functions for output: the state and total fluxes (vector DG of degree - 1), the
@@ -317,7 +317,7 @@ class InternalStateTransportProblem:
                                    for i, j in self.pairs],
             "entropy_production_cycle": (
                 self._integral(self._diffusion_entropy(), self.dx)
-                + self._integral(transition_entropy_production(self.model, self.temperature, self._states()),
+                + self._integral(transition_entropy_production(self.model, self.temperature, self.states()),
                                  self.dx_switching)),
         }
 

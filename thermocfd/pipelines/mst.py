@@ -112,11 +112,10 @@ class _HeatOnly:
         """The transport reads the heat solver's own Function: nothing to copy."""
 
     def restart_functions(self) -> dict:
-        return {"temperature": self.heat.temperature, "history0": self.heat._history[0],
-                "history1": self.heat._history[1]}
+        return self.heat.restart_functions()
 
     def restore(self, steps: int, time: float, last_step: float | None) -> None:
-        self.heat._steps, self.heat.time = steps, time
+        self.heat.restore(steps, time, last_step)
 
 
 @pipeline("mst")
@@ -178,7 +177,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         # the weight is a Gaussian: a fixed rule instead of the degree UFL estimates for exp
         in_buffer = domain.dx(BUFFER, metadata={"quadrature_degree": 4})
         for capillary in capillaries:
-            states = capillary.transport._states()
+            states = capillary.transport.states()
             emitted = sum(p.brightness_at(T) * c for p, c in zip(capillary.partners, states))
             capillary.signal = dolfinx.fem.form(weight * emitted * in_buffer)
         # the free target at rest: the counts scale
