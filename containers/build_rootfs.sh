@@ -31,17 +31,32 @@ if [[ -e "$TARGET" && "$TARGET" != *.tar* ]] && [[ -n "$(ls -A "$TARGET" 2>/dev/
     exit 1
 fi
 
+# Fail early and plainly when the Debian mirror cannot be reached (apt-helper uses apt's
+# own configuration, proxies included), rather than deep inside mmdebstrap.
+probe_dir="$(mktemp -d)"
+if ! /usr/lib/apt/apt-helper download-file "$MIRROR/dists/$SUITE/InRelease" "$probe_dir/InRelease" \
+        >"$probe_dir/log" 2>&1; then
+    echo "build_rootfs.sh: cannot reach the Debian mirror $MIRROR ($SUITE): $(grep -m1 '^E:' "$probe_dir/log" || tail -n1 "$probe_dir/log")" >&2
+    echo "build_rootfs.sh: the Debian 13 root filesystem needs the Debian package registry; set MIRROR=... to another mirror" >&2
+    rm -rf "$probe_dir"
+    exit 3
+fi
+rm -rf "$probe_dir"
+
 packages="$(grep -v '^\s*#' "$HERE/packages.txt" | xargs | tr ' ' ',')"
 [[ -n "$EXTRA" ]] && packages="$packages,$EXTRA"
 
 echo "== mmdebstrap $SUITE -> $TARGET"
 echo "   packages: $packages"
 start=$(date +%s)
-mmdebstrap --variant=apt --components=main \
-    --include="$packages" \
-    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
-    "$SUITE" "$TARGET" \
-    "deb $MIRROR $SUITE main" \
-    "deb $MIRROR $SUITE-updates main" \
-    "deb $SECURITY_MIRROR $SUITE-security main"
+if ! mmdebstrap --variant=apt --components=main \
+        --include="$packages" \
+        --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin' \
+        "$SUITE" "$TARGET" \
+        "deb $MIRROR $SUITE main" \
+        "deb $MIRROR $SUITE-updates main" \
+        "deb $SECURITY_MIRROR $SUITE-security main"; then
+    echo "build_rootfs.sh: mmdebstrap could not build $SUITE into $TARGET (see apt's messages above: an unreachable mirror or a package missing from containers/packages.txt's suite)" >&2
+    exit 3
+fi
 echo "== done in $(( $(date +%s) - start )) s: $TARGET"

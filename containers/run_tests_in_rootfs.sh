@@ -88,8 +88,10 @@ else
     fi
 fi
 
-# Everything inside runs as root: OpenMPI needs to be told that is fine.
+# Everything inside runs as root: OpenMPI needs to be told that is fine. The image has no
+# ParaView and no Chromium (cluster jobs need neither): their tests run in the native stage.
 chroot "$ROOTFS" /usr/bin/env -i \
+    THERMOCFD_NO_PARAVIEW=1 THERMOCFD_NO_BROWSER=1 \
     HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" \
     PATH=/opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
@@ -104,6 +106,9 @@ if [[ ! -x /opt/venv/bin/python ]]; then
 fi
 # Dependencies come from Debian (NumPy 2 build of dolfinx): never let pip replace them.
 /opt/venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+# what Debian does not package comes from PyPI, NumPy held at Debian'"'"'s (no download once installed)
+/opt/venv/bin/python -c "import numpy; print(\"numpy==\" + numpy.__version__)" >/opt/venv/numpy-pin.txt
+/opt/venv/bin/python -m pip install -q -c /opt/venv/numpy-pin.txt -r containers/pip-packages.txt
 /opt/venv/bin/python -c "import thermocfd, dolfinx; print(\"== thermocfd in\", thermocfd.__file__, \"| dolfinx\", dolfinx.__version__)"
 # pictures need an X display (Debian VTK): with-display runs the command under xvfb-run
 exec '"$DEST"'/containers/with-display "$@"

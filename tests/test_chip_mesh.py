@@ -280,7 +280,7 @@ def test_layered_slab_conducts_like_resistances_in_series():
     k = {"glass": material("borosilicate").thermal_conductivity, "fluid": 0.6,
          "pdms": material("pdms").thermal_conductivity}
     d = layered_slab(LAYERS, 1e-3, dimension=2, cells_per_layer=2, cells_across=2)
-    V = compat.function_space(d.mesh, "CG", 1)
+    V = compat.function_space(d.mesh, "Lagrange", 1)
     DG = compat.function_space(d.mesh, "DG", 0)
     kappa = dolfinx.fem.Function(DG)
     for name, tag in d.regions.items():

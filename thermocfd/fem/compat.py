@@ -85,6 +85,28 @@ def collapse(subspace: dolfinx.fem.FunctionSpace):
     return collapsed, None  # pragma: no cover - very old dolfinx
 
 
+def components(V: dolfinx.fem.FunctionSpace) -> list[tuple[dolfinx.fem.FunctionSpace, np.ndarray]]:
+    """(collapsed space, dofs in V) of each component of a vector space.
+
+    dolfinx >= 0.8 gives a one-component space (shape (1,)) no subspaces and cannot
+    collapse it: its component is the scalar space of the same element, with the same dof
+    numbering (block size 1); 0.5 has ``V.sub(0)`` for it.
+    """
+    if V.num_sub_spaces == 0:
+        scalar = dolfinx.fem.functionspace(V.mesh, V.ufl_element().sub_elements[0])
+        index_map = V.dofmap.index_map
+        return [(scalar, np.arange(index_map.size_local + index_map.num_ghosts, dtype=np.int32))]
+    return [collapse(V.sub(i)) for i in range(V.num_sub_spaces)]
+
+
+def component_dirichletbc(value: float, dofs: np.ndarray, V: dolfinx.fem.FunctionSpace,
+                          component: int) -> dolfinx.fem.DirichletBC:
+    """``u[component] = value`` on ``dofs`` (indices into V) of a vector space V."""
+    if V.num_sub_spaces == 0:  # one component, no subspaces (dolfinx >= 0.8): value shaped like V's
+        return dolfinx.fem.dirichletbc(np.full(V.value_shape, value, dtype=ScalarType), dofs, V)
+    return dolfinx.fem.dirichletbc(ScalarType(value), dofs, V.sub(component))
+
+
 def element_degree(V: dolfinx.fem.FunctionSpace) -> int:
     degree = V.ufl_element().degree
     return int(degree() if callable(degree) else degree)

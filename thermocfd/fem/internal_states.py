@@ -41,7 +41,6 @@ import dolfinx.fem
 import numpy as np
 import ufl
 from mpi4py import MPI
-from petsc4py import PETSc
 
 from ..physics.internal_states import (InternalStateModel, diffusion_entropy_production,
                                        transition_entropy_production, transition_flux, transition_pairs)
@@ -91,7 +90,7 @@ class InternalStateTransportProblem:
         n = model.size
         self.V = compat.function_space(mesh, "Lagrange", degree, shape=(n,))
         self.solution = dolfinx.fem.Function(self.V, name="internal_states")
-        self._subspaces = [compat.collapse(self.V.sub(i)) for i in range(n)]
+        self._subspaces = compat.components(self.V)
         self.concentrations = []
         for (space, _), state in zip(self._subspaces, model.states):
             self.concentrations.append(dolfinx.fem.Function(space, name=f"concentration_{state.name}"))
@@ -170,7 +169,7 @@ class InternalStateTransportProblem:
         steady state. Every rank that holds the node (owner or ghost) knows the condition."""
         blocks = lowest_node(self.V.dofmap.index_map, self._inside, self.domain.comm)
         dofs = (blocks * self.V.dofmap.index_map_bs).astype(np.int32)  # component 0 of the node
-        return dolfinx.fem.dirichletbc(PETSc.ScalarType(1.0), dofs, self.V.sub(0))
+        return compat.component_dirichletbc(1.0, dofs, self.V, 0)
 
     # --- public API --------------------------------------------------------------------
     def total_mass(self) -> float:
