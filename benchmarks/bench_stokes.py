@@ -1,18 +1,23 @@
 """Stokes solver benchmark: block-preconditioned Krylov versus MUMPS on the same 3D problem.
 
 A sphere translating in a closed box (Taylor-Hood P2-P1 on curved tetrahedra, graded
-towards the sphere) at several sizes. For each size both solvers assemble the same
-operator and solve the same right-hand side; the table gives wall times (set-up =
-assembly + preconditioner/factorisation, solve), Krylov iterations, the time ratio
-measured in the same run, and the agreement of the drag. Then one larger mobility solve
-(6 unit motions, the slip loads by reciprocity, with the conjugate temperature) with the
-iterative solver only.
+towards the sphere) at several sizes. For each size the iterative solver with both velocity
+blocks of the preconditioner ("laplacian": GAMG per component; "strain": BoomerAMG on the
+vector block) and MUMPS assemble the same operator and solve the same right-hand side; the
+table gives wall times (set-up = assembly + preconditioner/factorisation, solve), Krylov
+iterations, the time ratio MUMPS / fastest iterative measured in the same run, the
+agreement of the drag and the peak memory per rank (per process: ``--scaling`` gives it per
+dof, one process per row). Then one larger mobility solve (6 unit motions,
+the slip loads by reciprocity, with the conjugate temperature), all in, phase by phase.
+``--scaling`` runs the mobility problem at two sizes on 1 and 2 ranks (one mpirun each) and
+prints time per dof, memory per dof and iterations.
 
     .venv/bin/python benchmarks/bench_stokes.py                     # ~50k, ~100k, ~200k dofs
     .venv/bin/python benchmarks/bench_stokes.py --sizes 5e4 1e5 --large 1e6
     .venv/bin/python benchmarks/bench_stokes.py --accuracy          # finer wall/drag checks
     mpirun -n 2 .venv/bin/python benchmarks/bench_stokes.py --no-direct --large 1e6
     .venv/bin/python benchmarks/bench_stokes.py --krylov minres     # block-diagonal + MINRES
+    .venv/bin/python benchmarks/bench_stokes.py --scaling 1e5 4e5   # strong scaling, 1 and 2 ranks
 
 MUMPS is skipped above ``--direct-max`` dofs (its time and memory grow much faster).
 """
@@ -20,8 +25,12 @@ MUMPS is skipped above ``--direct-max`` dofs (its time and memory grow much fast
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import resource
+import subprocess
+import sys
 import time
 
 # One BLAS/OpenMP thread per MPI rank: threaded BLAS on a shared machine slows PETSc's
@@ -41,6 +50,11 @@ from thermocfd.physics.phoresis import brenner_perpendicular_correction, faxen_p
 COMM = MPI.COMM_WORLD
 HALF_WIDTH = 6.0
 BASE_DOFS = 26_000.0  # P2-P1 dofs at resolution 1 (first guess; domain_for corrects it)
+
+
+def peak_rss_mib() -> float:
+    """Largest peak resident memory of any rank, MiB."""
+    return COMM.allreduce(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, op=MPI.MAX)
 
 
 def say(*args):
@@ -70,10 +84,11 @@ def domain_for(target_dofs: float, scale: float = 1.0, **kwargs):
     return domain, resolution
 
 
-def timed_solve(domain, solver: str, krylov: str = "gmres"):
+def timed_solve(domain, solver: str, krylov: str = "gmres", velocity_block: str = "laplacian"):
     COMM.barrier()
     start = time.perf_counter()
-    problem = MobilityProblem(domain, 1.0, solver=solver, krylov=krylov)
+    options = {"velocity_block": velocity_block} if solver == "iterative" else {}
+    problem = MobilityProblem(domain, 1.0, solver=solver, krylov=krylov, **options)
     stokes = problem.stokes
     stokes.set_rigid_motion("particle", (1.0, 0.0, 0.0), scaled=True)
     stokes.assemble_rhs()
@@ -89,35 +104,43 @@ def timed_solve(domain, solver: str, krylov: str = "gmres"):
     iterations = stokes.iterations[-1]
     stokes.destroy()
     return dict(dofs=dofs, setup=setup, solve=solve, total=setup + solve, iterations=iterations,
-                drag=-force / (6 * math.pi))
+                drag=-force / (6 * math.pi), rss=peak_rss_mib())
 
 
 def compare(sizes, direct_max, krylov):
     preconditioner = "block-triangular" if krylov == "gmres" else "block-diagonal"
-    say(f"\n# iterative ({krylov} + {preconditioner}: GAMG per velocity component, Chebyshev-Jacobi M_p/mu) "
-        f"vs MUMPS, {COMM.size} rank(s)")
-    say(f"{'dofs':>9} {'it setup':>9} {'it solve':>9} {'its':>5} {'it total':>9} {'us/dof':>7} "
-        f"{'LU setup':>9} {'LU solve':>9} {'LU total':>9} {'ratio':>7} {'drag diff':>9}")
+    say(f"\n# {krylov} + {preconditioner} (velocity block: laplacian = GAMG per component, strain = BoomerAMG "
+        f"on the vector block; Chebyshev-Jacobi M_p/(2 mu)) vs MUMPS, {COMM.size} rank(s), rtol 1e-8")
+    say(f"{'dofs':>9} {'block':>9} {'setup':>7} {'solve':>7} {'its':>4} {'total':>7} {'us/dof':>7} "
+        f"{'LU setup':>8} {'LU solve':>8} {'LU total':>8} {'ratio':>6} {'drag diff':>9}")
     rows = []
     for target in sizes:
         domain, _ = domain_for(target)
-        it = timed_solve(domain, "iterative", krylov)
-        lu = timed_solve(domain, "direct") if it["dofs"] <= direct_max else None
-        ratio = lu["total"] / it["total"] if lu else float("nan")
-        diff = abs(lu["drag"] - it["drag"]) / abs(lu["drag"]) if lu else float("nan")
-        per_dof = 1e6 * it["total"] / it["dofs"]
-        say(f"{it['dofs']:>9d} {it['setup']:>9.2f} {it['solve']:>9.2f} {it['iterations']:>5d} {it['total']:>9.2f} "
-            f"{per_dof:>7.1f} "
-            + (f"{lu['setup']:>9.2f} {lu['solve']:>9.2f} {lu['total']:>9.2f} {ratio:>7.1f} {diff:>9.1e}" if lu
-               else f"{'skipped':>9} {'':>9} {'':>9} {'':>7} {'':>9}"))
-        rows.append((it, lu))
+        iterative = {block: timed_solve(domain, "iterative", krylov, block) for block in ("laplacian", "strain")}
+        lu = timed_solve(domain, "direct") if iterative["strain"]["dofs"] <= direct_max else None
+        best = min(row["total"] for row in iterative.values())
+        for block, it in iterative.items():
+            per_dof = 1e6 * it["total"] / it["dofs"]
+            line = (f"{it['dofs']:>9d} {block:>9} {it['setup']:>7.2f} {it['solve']:>7.2f} {it['iterations']:>4d} "
+                    f"{it['total']:>7.2f} {per_dof:>7.1f} ")
+            if lu:
+                diff = abs(lu["drag"] - it["drag"]) / abs(lu["drag"])
+                line += (f"{lu['setup']:>8.2f} {lu['solve']:>8.2f} {lu['total']:>8.2f} {lu['total'] / it['total']:>6.1f} "
+                         f"{diff:>9.1e}")
+            else:
+                line += f"{'skipped':>8}"
+            say(line)
+        if lu:
+            say(f"{'':>9} {'MUMPS':>9} peak memory {lu['rss']:.0f} MiB/rank (iterative: {iterative['strain']['rss']:.0f} "
+                f"or less); MUMPS / fastest iterative = {lu['total'] / best:.1f}")
+        rows.append((iterative, lu))
         del domain
     return rows
 
 
-def large_mobility(target, krylov):
-    say(f"\n# phoretic sphere, ~{target:.0e} dofs: heat (conjugate, k_p/k_f = 4) + 6 unit motions "
-        "(slip loads by reciprocity)")
+def mobility_run(target, krylov, velocity_block):
+    """The phoretic sphere all in (mesh, conjugate heat, Stokes set-up, 6 motions); a dict."""
+    COMM.barrier()
     start = time.perf_counter()
     a, chi, k = 1e-6, 2e-10, 0.6
     G = np.array([0.0, 0.0, 1e4])
@@ -132,18 +155,53 @@ def large_mobility(target, krylov):
     heat_time = time.perf_counter() - start
     start = time.perf_counter()
     problem = MobilityProblem(domain, 1e-3, particles_of(domain, chi), temperature=T, velocity_scale=chi * 1e4,
-                              krylov=krylov)
+                              krylov=krylov, velocity_block=velocity_block)
     result = problem.solve(temperature_gradient=G)
+    COMM.barrier()
     flow_time = time.perf_counter() - start
     expected = anderson_phoretic_velocity(chi, k, 4 * k, G)
-    dofs = problem.stokes.A.getSize()[0]
-    say(f"dofs {dofs}, cells {domain.num_cells()}, ranks {COMM.size}")
-    say(f"mesh {mesh_time:.1f} s, heat {heat_time:.1f} s, Stokes set-up + 6 solves {flow_time:.1f} s "
-        f"(set-up {result.timings['setup']:.1f} s, 6 motions {result.timings['resistance']:.1f} s, "
-        f"slip loads {result.timings['slip']:.2f} s)")
-    say(f"{krylov} iterations per solve: {result.iterations}")
-    say(f"U = {result.velocity[0]}, Anderson {expected}, rel. error "
-        f"{np.linalg.norm(result.velocity[0] - expected) / np.linalg.norm(expected):.2e}")
+    return dict(dofs=problem.stokes.A.getSize()[0], cells=domain.num_cells(), ranks=COMM.size, mesh=mesh_time,
+                heat=heat_time, flow=flow_time, stokes_setup=result.timings["setup"],
+                motions=result.timings["resistance"], slip=result.timings["slip"],
+                total=mesh_time + heat_time + flow_time, iterations=list(result.iterations),
+                velocity=result.velocity[0].tolist(), anderson=expected.tolist(),
+                error=float(np.linalg.norm(result.velocity[0] - expected) / np.linalg.norm(expected)),
+                rss=peak_rss_mib())
+
+
+def large_mobility(target, krylov, velocity_block):
+    say(f"\n# phoretic sphere, ~{target:.0e} dofs: heat (conjugate, k_p/k_f = 4) + 6 unit motions "
+        f"(slip loads by reciprocity), velocity block {velocity_block}")
+    r = mobility_run(target, krylov, velocity_block)
+    say(f"dofs {r['dofs']}, cells {r['cells']}, ranks {r['ranks']}, peak {r['rss']:.0f} MiB/rank")
+    say(f"all in {r['total']:.1f} s: mesh {r['mesh']:.1f} s, heat {r['heat']:.1f} s, Stokes set-up + 6 solves "
+        f"{r['flow']:.1f} s (set-up {r['stokes_setup']:.1f} s, 6 motions {r['motions']:.1f} s, "
+        f"slip loads {r['slip']:.2f} s)")
+    say(f"{krylov} iterations per solve: {r['iterations']}")
+    say(f"U = {r['velocity']}, Anderson {r['anderson']}, rel. error {r['error']:.2e}")
+
+
+def scaling(sizes, krylov, velocity_block, ranks=(1, 2)):
+    """Strong scaling of the mobility problem: one mpirun per (size, ranks)."""
+    say(f"\n# strong scaling: phoretic sphere all in (mesh + heat + Stokes set-up + 6 motions), "
+        f"velocity block {velocity_block}; load before: {os.getloadavg()[0]:.1f}")
+    say(f"{'dofs':>9} {'ranks':>5} {'total s':>8} {'flow s':>7} {'us/dof':>7} {'flow us/dof':>11} "
+        f"{'MiB/rank':>8} {'KiB/dof':>7} {'its':>12} {'speed-up':>8}")
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+           "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    for target in sizes:
+        serial = None
+        for n in ranks:
+            command = ["mpirun", "--oversubscribe", "-n", str(n), sys.executable, __file__, "--scaling-child",
+                       str(target), "--krylov", krylov, "--velocity-block", velocity_block]
+            out = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+            r = json.loads(out.strip().splitlines()[-1])
+            serial = serial or r
+            its = f"{min(r['iterations'])}-{max(r['iterations'])}"
+            say(f"{r['dofs']:>9d} {n:>5d} {r['total']:>8.1f} {r['flow']:>7.1f} {1e6 * r['total'] / r['dofs']:>7.1f} "
+                f"{1e6 * r['flow'] / r['dofs']:>11.1f} {r['rss']:>8.0f} {1024 * n * r['rss'] / r['dofs']:>7.2f} "
+                f"{its:>12} {serial['total'] / r['total']:>8.2f}")
+    say(f"load after: {os.getloadavg()[0]:.1f}")
 
 
 def accuracy(resolution):
@@ -174,11 +232,24 @@ def main():
     parser.add_argument("--large", type=float, default=0.0, help="dofs of the large mobility solve (0: skip)")
     parser.add_argument("--accuracy", type=float, default=0.0, help="run the accuracy checks at this resolution")
     parser.add_argument("--krylov", choices=("gmres", "minres"), default="gmres")
+    parser.add_argument("--velocity-block", choices=("laplacian", "strain"), default="strain",
+                        help="velocity block of the large and scaling runs")
+    parser.add_argument("--scaling", type=float, nargs="*", default=[], help="sizes of the strong-scaling runs")
+    parser.add_argument("--scaling-child", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scaling_child:
+        result = mobility_run(args.scaling_child, args.krylov, args.velocity_block)
+        say(json.dumps(result))
+        return
+    say(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if args.sizes:
         compare(args.sizes, 0 if args.no_direct else args.direct_max, args.krylov)
     if args.large:
-        large_mobility(args.large, args.krylov)
+        large_mobility(args.large, args.krylov, args.velocity_block)
+    if args.scaling:
+        if COMM.size > 1:
+            parser.error("--scaling starts its own mpirun per row: run it without mpirun")
+        scaling(args.scaling, args.krylov, args.velocity_block)
     if args.accuracy:
         accuracy(args.accuracy)
 

@@ -38,7 +38,8 @@ from .linear import forget_options, set_options
 from .mesh import Domain
 from .stokes_forms import (boussinesq_force, pressure_mass_form, scalar_velocity_laplacian, sphere_normal,
                            stokes_forms, stress_residual, thermo_osmotic_slip)
-from .stokes_preconditioner import BlockPreconditioner, pressure_mass_options, velocity_amg_options
+from .stokes_preconditioner import (VELOCITY_BLOCKS, BlockPreconditioner, pressure_mass_options,
+                                    velocity_amg_options)
 
 _counter = itertools.count()
 
@@ -110,20 +111,21 @@ Condition = Union[NoSlip, PrescribedVelocity, ThermoOsmoticSlip, Pressure, Rigid
 
 
 # --- solver options --------------------------------------------------------------------
-def iterative_options(rtol: float = 1e-8, krylov: str = "gmres", velocity_amg: str = "gamg",
+def iterative_options(rtol: float = 1e-8, krylov: str = "gmres", velocity_amg: str | None = None,
                       pressure_pc: str = "chebyshev", max_it: int = 1000,
-                      dim: int = 3) -> dict[str, object]:
-    """GMRES with the block upper-triangular preconditioner ``[[AMG(L) (x) I, B^T], [0,
-    -M_p/mu]]``, or MINRES with the block-diagonal one (:mod:`.stokes_preconditioner`).
+                      dim: int = 3, velocity_block: str = "laplacian") -> dict[str, object]:
+    """GMRES with the block upper-triangular preconditioner ``[[AMG(A_u), B^T], [0,
+    -M_p/(2 mu)]]``, or MINRES with the block-diagonal one (:mod:`.stokes_preconditioner`).
 
     Keys are relative to the Stokes solver's prefix; the inner solvers' options carry
     ``velocity_`` and ``pressure_``. velocity_amg: "gamg" (PETSc's smoothed aggregation)
-    or "hypre" (BoomerAMG).
+    or "hypre" (BoomerAMG); default: GAMG on the Laplacian block, hypre on the strain block.
     """
     opts: dict[str, object] = {"ksp_type": krylov, "ksp_rtol": rtol, "ksp_atol": 1e-50,
                                "ksp_max_it": max_it}
     if krylov == "gmres":
         opts["ksp_gmres_restart"] = 200
+    velocity_amg = velocity_amg or ("gamg" if velocity_block == "laplacian" else "hypre")
     opts.update({f"velocity_{key}": value for key, value in velocity_amg_options(velocity_amg).items()})
     opts.update({f"pressure_{key}": value for key, value in pressure_mass_options(pressure_pc, dim).items()})
     return opts
@@ -294,6 +296,9 @@ class StokesProblem:
     body_force: ``f(x)`` (UFL, N/m^3) of the physical coordinate, added to buoyancy.
     solver: "iterative" (Krylov + block preconditioner) or "direct" (MUMPS).
     krylov: "gmres" (default; block-triangular preconditioner) or "minres" (block diagonal).
+    velocity_block: the preconditioner's velocity block, "laplacian" (scalar Laplacian per
+    component, GAMG: fastest per solve) or "strain" (the vector strain block, BoomerAMG:
+    about half the iterations); see :mod:`.stokes_preconditioner`.
     rtol: relative tolerance of the preconditioned residual (1e-8: forces to ~1e-8).
     options: PETSc options overriding the defaults, keys relative to the solver's prefix
     (e.g. ``{"velocity_pc_type": "hypre"}``).
@@ -308,7 +313,7 @@ class StokesProblem:
                  temperature: dolfinx.fem.Function | None = None, body_force: Callable | None = None,
                  buoyancy: Boussinesq | None = None, velocity_scale: float = 1.0,
                  viscosity_scale: float | None = None, solver: str = "iterative", rtol: float = 1e-8,
-                 krylov: str = "gmres", options: dict | None = None,
+                 krylov: str = "gmres", velocity_block: str = "laplacian", options: dict | None = None,
                  null_space: bool | None = None):
         self.domain = domain
         mesh = domain.mesh
@@ -438,8 +443,11 @@ class StokesProblem:
             self.A.setNullSpace(self.null_space)
 
         self.solver = solver
+        self.velocity_block = velocity_block
         if solver == "iterative":
-            opts = iterative_options(rtol, krylov, dim=domain.dim)
+            if velocity_block not in VELOCITY_BLOCKS:
+                raise ValueError(f"velocity_block must be one of {VELOCITY_BLOCKS}, got {velocity_block!r}")
+            opts = iterative_options(rtol, krylov, dim=domain.dim, velocity_block=velocity_block)
         elif solver == "direct":
             opts = direct_options(self.has_null_space)
         else:
@@ -474,24 +482,40 @@ class StokesProblem:
         return solid_dofs[touched.x.array[solid_dofs] == 0.0].astype(np.int32)
 
     def _setup_block_preconditioner(self, pressure_bcs: list, solid_dx) -> None:
-        """Assemble the scalar velocity Laplacian and the pressure mass matrix and hang
-        :class:`BlockPreconditioner` on the Krylov solver."""
+        """Assemble the velocity block (scalar Laplacian, or take the operator's strain
+        block) and the pressure mass matrix and hang :class:`BlockPreconditioner` on the
+        Krylov solver."""
         mesh = self.domain.mesh
-        S = compat.function_space(mesh, "Lagrange", 2)
-        u, v = ufl.TrialFunction(S), ufl.TestFunction(S)
         p, q = ufl.TrialFunction(self.Q), ufl.TestFunction(self.Q)
-        # every velocity condition fixes all components, so the scalar matrix takes the
-        # same nodes as Dirichlet rows
-        velocity_nodes = np.unique(np.concatenate([nodes for _, nodes in self._velocity_data]
-                                                  or [np.zeros(0, np.int32)])).astype(np.int32)
-        self._scalar_bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), velocity_nodes, S)]
         self._pressure_bcs = pressure_bcs
-        self._velocity_form = dolfinx.fem.form(scalar_velocity_laplacian(u, v, self.mu, self.dx, self._zero, solid_dx))
         self._pressure_form = dolfinx.fem.form(pressure_mass_form(p, q, self.mu, self.dx, self._zero, solid_dx))
-        self.velocity_matrix = dolfinx.fem.petsc.assemble_matrix(self._velocity_form, bcs=self._scalar_bcs)
-        self.velocity_matrix.assemble()
-        self.pressure_matrix = dolfinx.fem.petsc.assemble_matrix(self._pressure_form, bcs=self._pressure_bcs)
+        # the triangular form applies -M_p/(2 mu): -1 on the pinned pressure rows makes the
+        # preconditioned eigenvalue there +1 (as the operator's +1 rows), not -1
+        self._pinned_diagonal = 1.0 if self.krylov == "minres" else -1.0
+        self.pressure_matrix = dolfinx.fem.petsc.assemble_matrix(self._pressure_form, bcs=self._pressure_bcs,
+                                                                 diagonal=self._pinned_diagonal)
         self.pressure_matrix.assemble()
+        # owned velocity rows and owned pressure columns of the monolithic matrix
+        V_map, Q_map = self.V.dofmap.index_map, self.Q.dofmap.index_map
+        first = V_map.local_range[0] * self.V.dofmap.index_map_bs + Q_map.local_range[0]
+        self._velocity_rows = PETSc.IS().createStride(self._u_size, first, 1, comm=self.domain.comm)
+        if self.velocity_block == "strain":
+            # the block size of the index set becomes the sub-matrix's: hypre then treats
+            # the components as the "functions" of a systems AMG
+            self._velocity_rows.setBlockSize(self.domain.dim)
+            self.velocity_matrix = self.A.createSubMatrix(self._velocity_rows, self._velocity_rows)
+        else:
+            S = compat.function_space(mesh, "Lagrange", 2)
+            u, v = ufl.TrialFunction(S), ufl.TestFunction(S)
+            # every velocity condition fixes all components, so the scalar matrix takes the
+            # same nodes as Dirichlet rows
+            velocity_nodes = np.unique(np.concatenate([nodes for _, nodes in self._velocity_data]
+                                                      or [np.zeros(0, np.int32)])).astype(np.int32)
+            self._scalar_bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), velocity_nodes, S)]
+            self._velocity_form = dolfinx.fem.form(scalar_velocity_laplacian(u, v, self.mu, self.dx, self._zero,
+                                                                             solid_dx))
+            self.velocity_matrix = dolfinx.fem.petsc.assemble_matrix(self._velocity_form, bcs=self._scalar_bcs)
+            self.velocity_matrix.assemble()
         inner = []
         for name, matrix in (("velocity_", self.velocity_matrix), ("pressure_", self.pressure_matrix)):
             ksp = PETSc.KSP().create(self.domain.comm)
@@ -501,13 +525,8 @@ class StokesProblem:
             inner.append(ksp)
         coupling = None
         if self.krylov != "minres":
-            # B^T, rows of the owned velocity dofs, columns of the owned pressure dofs
-            V_map, Q_map = self.V.dofmap.index_map, self.Q.dofmap.index_map
-            first = V_map.local_range[0] * self.V.dofmap.index_map_bs + Q_map.local_range[0]
-            rows = PETSc.IS().createStride(self._u_size, first, 1, comm=self.domain.comm)
             cols = PETSc.IS().createStride(Q_map.size_local, first + self._u_size, 1, comm=self.domain.comm)
-            coupling = self.A.createSubMatrix(rows, cols)
-            rows.destroy()
+            coupling = self.A.createSubMatrix(self._velocity_rows, cols)  # B^T
             cols.destroy()
         self._preconditioner = BlockPreconditioner(*inner, dim=self.domain.dim, velocity_size=self._u_size,
                                                    coupling=coupling)
@@ -516,11 +535,17 @@ class StokesProblem:
         pc.setPythonContext(self._preconditioner)
 
     def _reassemble_preconditioner(self) -> None:
-        for matrix, form, bcs in ((self.velocity_matrix, self._velocity_form, self._scalar_bcs),
-                                  (self.pressure_matrix, self._pressure_form, self._pressure_bcs)):
-            matrix.zeroEntries()
-            dolfinx.fem.petsc.assemble_matrix(matrix, form, bcs=bcs)
-            matrix.assemble()
+        """After the operator changed (mu(T)): the velocity and pressure blocks again."""
+        if self.velocity_block == "strain":
+            self.A.createSubMatrix(self._velocity_rows, self._velocity_rows, submat=self.velocity_matrix)
+        else:
+            self.velocity_matrix.zeroEntries()
+            dolfinx.fem.petsc.assemble_matrix(self.velocity_matrix, self._velocity_form, bcs=self._scalar_bcs)
+            self.velocity_matrix.assemble()
+        self.pressure_matrix.zeroEntries()
+        dolfinx.fem.petsc.assemble_matrix(self.pressure_matrix, self._pressure_form, bcs=self._pressure_bcs,
+                                          diagonal=self._pinned_diagonal)
+        self.pressure_matrix.assemble()
         for ksp, matrix in ((self._preconditioner.velocity_ksp, self.velocity_matrix),
                             (self._preconditioner.pressure_ksp, self.pressure_matrix)):
             ksp.setOperators(matrix)
@@ -704,6 +729,7 @@ class StokesProblem:
             self._preconditioner.pressure_ksp.destroy()
             self.velocity_matrix.destroy()
             self.pressure_matrix.destroy()
+            self._velocity_rows.destroy()
         self.b.destroy()
         self.x.destroy()
         for projector, _, _ in self._slip.values():

@@ -55,9 +55,10 @@ def scalar_velocity_laplacian(u, v, viscosity, dx, zero, solid_dx=None):
 
 
 def pressure_mass_form(p, q, viscosity, dx, zero, solid_dx=None):
-    """``(p / mu, q)``: spectrally equivalent to the Schur complement ``B A^-1 B^T``
-    (uniformly in h, and robust for smoothly varying mu)."""
-    form = (1.0 / viscosity) * p * q * dx
+    """``(p / (2 mu), q)``: spectrally equivalent to the Schur complement ``B A^-1 B^T`` of
+    the strain form (uniformly in h, robust for smoothly varying mu, with the local mu),
+    its spectrum in ``[beta^2, 1]`` times this (see :mod:`.stokes_preconditioner`)."""
+    form = (0.5 / viscosity) * p * q * dx
     if solid_dx is not None:
         form += zero * p * q * solid_dx
     return form
