@@ -235,7 +235,10 @@ def test_detection_profile_widths_and_volume():
 
 def test_detection_and_fluorophore_accept_ufl():
     ufl = pytest.importorskip("ufl")
-    x = ufl.SpatialCoordinate(ufl.Mesh(ufl.VectorElement("Lagrange", ufl.tetrahedron, 1)))
+    import dolfinx.mesh  # a mesh of either dolfinx version (UFL 2024 has no VectorElement)
+    from mpi4py import MPI
+
+    x = ufl.SpatialCoordinate(dolfinx.mesh.create_unit_cube(MPI.COMM_SELF, 1, 1, 1))
     profile = DetectionProfile(center=(1e-4, 0.0, 2e-4), lateral_radius=20e-6, depth_of_field=60e-6)
     point = (1.1e-4, -5e-6, 2.3e-4)
     assert profile.weight(x)(point) == pytest.approx(float(profile.weight(np.array(point))), rel=1e-14)

@@ -326,8 +326,9 @@ def write_dose_response_csv(path: str | Path, traces: Sequence[CapillaryTrace], 
         raise ValueError(f"buffer name {buffer!r} must not contain ';' or a line break")
     lines = [";".join(DOSE_RESPONSE_CSV_HEADER)]
     for trace, value in zip(traces, response):
-        lines.append(f"{trace.capillary};{value!r};{trace.ligand_concentration / MOLAR!r};"
-                     f"{trace.target_concentration / MOLAR!r};{buffer}")
+        # repr of a Python float: the shortest exact digits (NumPy 2 spells its scalars np.float64(...))
+        lines.append(f"{trace.capillary};{float(value)!r};{float(trace.ligand_concentration) / MOLAR!r};"
+                     f"{float(trace.target_concentration) / MOLAR!r};{buffer}")
     path = Path(path)
     path.write_text("\n".join(lines) + "\n")
     return path
