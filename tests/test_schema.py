@@ -188,6 +188,7 @@ PREREQUISITES = {
     "phoretic_particle:particle.density": {"gravity": [0, 0, -9.81]},
     "mst:time": {}, "mst:solver.rtol": {"solver.linear_solver": "iterative"},
     "mst:mst.seed": {"mst.noise": 0.001},
+    "mst:mesh.resolution": {"solver.max_memory": "none"},  # resolution 2 of the coupled 3D capillary: ~57 GB
 }
 
 
