@@ -68,7 +68,7 @@ def test_demo_on_two_ranks_matches_serial(name, tmp_path):
                NUMBA_NUM_THREADS="1")
     proc = subprocess.run(["mpirun", "-n", "2", "--allow-run-as-root", "--oversubscribe", sys.executable,
                            str(demo)], capture_output=True, text=True, cwd=tmp_path / "mpi", env=env,
-                          timeout=300)
+                          timeout=900)  # two ranks beside a second pytest-xdist worker on 2 cores
     assert proc.returncode == 0, f"{name} on 2 ranks exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert "2 rank(s)" in proc.stdout
     expected, got = _results(serial), _results(proc.stdout)
