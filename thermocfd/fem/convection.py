@@ -40,7 +40,7 @@ from .heat import (ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux, d
                    region_volume)
 from .linear import DIRECT, VariableBDF2, shift_history
 from .nonlinear import NewtonReport, NewtonSolver, field_index_sets
-from .mesh import Domain
+from .mesh import Domain, plane_normal_axis
 from .stokes import NoSlip, PrescribedVelocity, Pressure, SurfaceProjector, ThermoOsmoticSlip
 from .stokes_preconditioner import pressure_mass_options, velocity_amg_options
 from .stokes_forms import sphere_normal, thermo_osmotic_slip
@@ -53,19 +53,6 @@ class Symmetry:
     there, which is their mirror condition too."""
 
     boundary: str
-
-
-def plane_normal_axis(domain: Domain, boundary: str) -> int:
-    """The coordinate axis normal to a plane boundary (an error if it is not axis-aligned)."""
-    facets = domain.facet_tags.find(domain.boundary_tag(boundary))
-    x = domain.mesh.geometry.x[compat.entity_nodes(domain.mesh, domain.dim - 1, facets).ravel()]
-    lower = domain.comm.allreduce(x.min(axis=0) if x.size else np.full(3, np.inf), op=MPI.MIN)
-    upper = domain.comm.allreduce(x.max(axis=0) if x.size else np.full(3, -np.inf), op=MPI.MAX)
-    extent = (upper - lower)[: domain.dim]
-    axis = int(np.argmin(extent))
-    if not extent[axis] <= 1e-9 * extent.max():
-        raise ThermocfdError(f"symmetry plane {boundary!r} is not normal to a coordinate axis")
-    return axis
 
 
 def _scalar_field(domain: Domain, value, scale: float):
@@ -407,7 +394,9 @@ class BuoyantFlowProblem:
                 exterior_only(condition)
                 facets = domain.facet_tags.find(domain.boundary_tag(condition.boundary))
                 named.append(facets)
-                axis = plane_normal_axis(domain, condition.boundary)
+                axis = plane_normal_axis(domain, condition.boundary)[0]
+                if axis is None:
+                    raise ThermocfdError(f"symmetry plane {condition.boundary!r} is not normal to a coordinate axis")
                 component_space, in_V_u = compat.collapse(V_u.sub(axis))
                 dofs_W, dofs_c = compat.locate_dofs_topological((sub.sub(axis), component_space), fdim, facets)
                 mirrors.append((dolfinx.fem.Function(component_space), sub.sub(axis), dofs_W, dofs_c,

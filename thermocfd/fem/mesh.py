@@ -91,6 +91,23 @@ def global_box(comm: MPI.Comm, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
+def boundary_box(domain: "Domain", name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(lower, upper) corners (m) over all ranks of a named boundary's facets."""
+    facets = domain.facet_tags.find(domain.boundary_tag(name))
+    x = domain.mesh.geometry.x[compat.entity_nodes(domain.mesh, domain.dim - 1, facets).ravel()] \
+        * domain.length_scale if facets.size else np.zeros((0, 3))
+    return global_box(domain.comm, x)
+
+
+def plane_normal_axis(domain: "Domain", name: str) -> tuple[int | None, np.ndarray, np.ndarray]:
+    """(the coordinate axis a named boundary is a plane normal to, or None if it is not
+    such a plane; its lower and upper corners in m)."""
+    lower, upper = boundary_box(domain, name)
+    extent = (upper - lower)[: domain.dim]
+    axis = int(np.argmin(extent))
+    return (axis if extent[axis] <= 1e-9 * max(extent.max(), 1e-300) else None), lower, upper
+
+
 _GMSH_READY = False
 
 

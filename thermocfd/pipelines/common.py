@@ -80,6 +80,23 @@ def region_bounds(domain, names) -> tuple:
     return global_box(domain.comm, x)
 
 
+def max_of(V, expression) -> float:
+    """Largest value of a UFL expression at the owned nodes of its interpolant in V (e.g.
+    the P2 temperature space, so no space is built per call; a DG space for a gradient,
+    which jumps between cells, so that no value shared by two cells or ranks is taken)."""
+    import math
+
+    import numpy as np
+
+    from ..fem import compat
+
+    f = dolfinx.fem.Function(V)
+    compat.interpolate(f, expression)
+    owned = f.x.array[: V.dofmap.index_map.size_local * V.dofmap.index_map_bs]
+    local = float(np.max(owned)) if owned.size else -math.inf
+    return V.mesh.comm.allreduce(local, op=MPI.MAX)
+
+
 def liquid_indicator(domain, names):
     """1 on the named regions' cells, 0 elsewhere (a DG0 Function)."""
     from ..fem import compat

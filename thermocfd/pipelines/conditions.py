@@ -15,7 +15,7 @@ from ..case import BoundarySpec, Case, RegionSpec
 from ..errors import CaseError, MISSING
 from ..fem import compat
 from ..fem.heat import ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux
-from ..fem.mesh import Domain, global_box
+from ..fem.mesh import Domain, plane_normal_axis
 from ..fem.stokes import NoSlip, Pressure, PrescribedVelocity, ThermoOsmoticSlip
 from ..fem.convection import Symmetry
 from ..fem.transport import FixedConcentration, Outflow
@@ -73,20 +73,13 @@ def flow_conditions(boundaries: dict[str, BoundarySpec], domain: Domain) -> list
 def inlet_frame(domain: Domain, boundary: str) -> tuple[int, float, np.ndarray, np.ndarray]:
     """(normal axis, inward sign, lower corner, upper corner) of a planar, axis-aligned
     inlet, physical coordinates (m)."""
-    mesh = domain.mesh
-    fdim = domain.dim - 1
-    facets = domain.facet_tags.find(domain.boundary_tag(boundary))
-    x = mesh.geometry.x[compat.entity_nodes(mesh, fdim, facets).ravel()] * domain.length_scale \
-        if facets.size else np.zeros((0, 3))
-    lower, upper = global_box(domain.comm, x)
-    extent = (upper - lower)[: domain.dim]
-    axis = int(np.argmin(extent))
-    if extent[axis] > 1e-9 * max(extent.max(), 1e-300):
+    axis, lower, upper = plane_normal_axis(domain, boundary)
+    if axis is None:
         raise CaseError(f"boundary.{boundary}.flow", "inflow", "a fully developed inflow needs a plane inlet "
                         "normal to a coordinate axis")
     from ..fem.mesh import mesh_bounds
 
-    lo, hi = mesh_bounds(mesh)
+    lo, hi = mesh_bounds(domain.mesh)
     centre = 0.5 * (lo[axis] + hi[axis]) * domain.length_scale
     return axis, (1.0 if centre > lower[axis] else -1.0), lower, upper
 

@@ -35,7 +35,7 @@ from ..physics.schedule import Schedule, graded_step_times, step_times
 from ..plausibility import check_soret_span
 from ..presets import boundary_conditions, build_domain, region_properties
 from . import keep, pipeline
-from .common import (PipelineResult, drift_velocity, integrate, linear_solver, liquid_indicator, region_bounds,
+from .common import (PipelineResult, drift_velocity, integrate, linear_solver, liquid_indicator, max_of, region_bounds,
                      taylor_hood_unknowns_per_vertex, tracking_config)
 from .conditions import (conductivities, flow_conditions, heat_capacities, region_heaters, solute_conditions,
                          thermal_conditions)
@@ -112,8 +112,8 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         report = flow.report
         c = transport.concentration
     with timer("transport"):
-        T_max = _max_of(T.function_space, T)
-        T_min = -_max_of(T.function_space, -T)
+        T_max = max_of(T.function_space, T)
+        T_min = -max_of(T.function_space, -T)
         # the heated span is known now: the Slotboom weight must hold exp(int S_T dT) over it
         check_soret_span(solute.soret_coefficient, T_min, T_max)
         if not case.time.transient:
@@ -122,7 +122,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     rayleigh = flow.rayleigh_number_per_kelvin_cubic_metre * dT * length**3
 
     in_liquid = liquid_indicator(domain, liquid) if solid else 1.0
-    speed = _max_of(T.function_space, ufl.sqrt(ufl.dot(u, u)))
+    speed = max_of(T.function_space, ufl.sqrt(ufl.dot(u, u)))
     T_mean = 0.5 * (T_max + T_min)
     D_mean = float(solute.diffusivity.diffusivity(T_mean))
     S_true = float(solute.soret_coefficient.soret_coefficient(T_mean))
@@ -131,7 +131,7 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
     # grad T jumps across cells: take the largest drift per cell (a discontinuous space),
     # not at shared nodes, whose value would depend on which cell (which rank) set it
     V_drift = compat.function_space(domain.mesh, "DG", 2)
-    drift = _max_of(V_drift, in_liquid * abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
+    drift = max_of(V_drift, in_liquid * abs(D_T) * ufl.sqrt(ufl.dot(grad_T, grad_T)))
     # a fit of ln c against T needs a temperature span (a laser switched off has none)
     S_apparent = fit_soret_coefficient(domain, c, T) if transport.closed and T_max - T_min > 1e-6 else math.nan
     results = {
@@ -162,9 +162,9 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         units["temperature_rise_max"] = "K"
         units.update({"c_max_rel": "1", "c_min_rel": "1", "c_max_position": "m", "c_min_position": "m"})
     elif not two_wall:
-        c_max = _max_of(T.function_space, c)
+        c_max = max_of(T.function_space, c)
         results.update({"temperature_rise_max": T_max - T_ref, "accumulation_factor": c_max / c0,
-                        "depletion_factor": -_max_of(T.function_space, -c) / c0})
+                        "depletion_factor": -max_of(T.function_space, -c) / c0})
         units.update({"temperature_rise_max": "K", "accumulation_factor": "1", "depletion_factor": "1"})
     else:
         results.update({
@@ -441,16 +441,6 @@ def _track(case: Case, domain, T, u, c, c0: float, length: float, D: float, boun
         "trap_fraction_stderr": math.sqrt(max(eulerian * (1 - eulerian), 1e-300) / spec.particles),
         "trap_volume_fraction": volume_fraction,
     }
-
-
-def _max_of(V, expression) -> float:
-    """Largest value of a UFL expression at the nodes of its interpolant in V (the P2
-    temperature space, so no space is built per call)."""
-    f = dolfinx.fem.Function(V)
-    compat.interpolate(f, expression)
-    owned = f.x.array[: V.dofmap.index_map.size_local]
-    local = float(np.max(owned)) if owned.size else -math.inf
-    return V.mesh.comm.allreduce(local, op=MPI.MAX)
 
 
 def _wall_size(domain, wall: str) -> float:

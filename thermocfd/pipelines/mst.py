@@ -26,7 +26,7 @@ the export carry the instrument's scale of ~1e3 counts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dolfinx.fem
@@ -49,7 +49,7 @@ from ..physics.schedule import Schedule, graded_step_times, step_times
 from ..post import mst as analysis
 from ..presets import boundary_conditions, build_domain, region_properties
 from . import keep, pipeline
-from .common import PipelineResult, integrate, linear_solver, liquid_indicator, taylor_hood_unknowns_per_vertex
+from .common import PipelineResult, integrate, linear_solver, liquid_indicator, max_of, taylor_hood_unknowns_per_vertex
 from .conditions import conductivities, flow_conditions, heat_capacities, thermal_conditions
 
 BUFFER = "buffer"
@@ -66,7 +66,7 @@ class Capillary:
     partners: list[BindingPartner]  # one per state, in the model's order
     transport: InternalStateTransportProblem
     signal: object = None  # the compiled readout form
-    counts: list[float] | None = None
+    counts: list[float] = field(default_factory=list)  # the detected signal at every time level
 
 
 def _partners(case: Case, T_ref: float) -> tuple[BindingPartner, BindingPartner | None, BindingEquilibrium | None]:
@@ -206,7 +206,6 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
 
     for capillary in capillaries:
         capillary.transport.initialise(target)
-        capillary.counts = []
     # the focus, and the axis where the modelled tube ends (at ambient temperature)
     points = np.array([[0.0, 0.0, 0.0], [0.5 * g.length / domain.length_scale, 0.0, 0.0]])
     tree = compat.bounding_box_tree(domain.mesh)
@@ -306,22 +305,15 @@ def _update(engine, T, u) -> None:
         engine.velocity(out=u)
 
 
-def _max_in_buffer(domain, expression) -> float:
-    """Largest value of a UFL expression over the buffer, cell by cell (DG2 nodes): a
-    gradient jumps between cells, so no value shared by two cells (or ranks) is taken."""
-    V = compat.function_space(domain.mesh, "DG", 2)
-    f = dolfinx.fem.Function(V)
-    compat.interpolate(f, liquid_indicator(domain, [BUFFER]) * expression)
-    owned = f.x.array[: V.dofmap.index_map.size_local * V.dofmap.index_map_bs]
-    return domain.comm.allreduce(float(np.max(owned)) if owned.size else 0.0, op=MPI.MAX)
-
-
 def _artifact_fields(domain, T, u, free: BindingPartner) -> dict:
     """At laser-off: the largest thermophoretic drift D S_T |grad T| and flow speed."""
     grad_T = ufl.grad(T) / domain.length_scale
     drift = abs(free.diffusivity.diffusivity(T) * free.soret.soret_coefficient(T)) * ufl.sqrt(ufl.dot(grad_T, grad_T))
-    speed = 0.0 if u is None else _max_in_buffer(domain, ufl.sqrt(ufl.dot(u, u)))
-    return {"drift": _max_in_buffer(domain, drift), "speed": speed}
+    # cell by cell (a discontinuous space): grad T jumps between cells
+    V = compat.function_space(domain.mesh, "DG", 2)
+    in_buffer = liquid_indicator(domain, [BUFFER])
+    speed = 0.0 if u is None else max_of(V, in_buffer * ufl.sqrt(ufl.dot(u, u)))
+    return {"drift": max_of(V, in_buffer * drift), "speed": speed}
 
 
 def _time_to_fraction(times: np.ndarray, values: np.ndarray, start: float, end: float, fraction: float) -> float:
@@ -368,8 +360,8 @@ def _analyse(case, capillaries, record, times, on, off, T_ref, heat_time, kappa,
     # hot window over that rise (in a cell at rest and steady state: the true S_T, up to the
     # averaging over the detection volume)
     first = capillaries[0]
-    depletion_seen = np.interp(frames, t, record["brightness_at_rest"])
-    depletion_seen = traces[0].fluorescence / (COUNTS_AT_REST * depletion_seen)
+    brightness_at_rest = np.interp(frames, t, record["brightness_at_rest"])
+    depletion_seen = traces[0].fluorescence / (COUNTS_AT_REST * brightness_at_rest)
     rise_detected_frames = np.interp(frames, t, rise_detected)
     seen = float(analysis.window_mean(frames - on, depletion_seen, *windows.hot))
     rise_hot = float(analysis.window_mean(frames - on, rise_detected_frames, *windows.hot))
