@@ -344,3 +344,29 @@ def test_submit_with_a_fake_sbatch_records_both_jobs(tmp_path, capsys, monkeypat
     assert jobs["array_job"] == "4242" and jobs["collect_job"] == "4242"
     assert "job array 4242" in result.stdout
     assert not any(out.glob("*/summary.json"))  # nothing ran here
+
+
+def test_signal_between_two_points_is_reported_and_launches_no_more(tmp_path, monkeypatch):
+    """A SIGTERM that lands after one point ended and before the next starts: nothing is
+    running then, and the stop is still reported and counted (a race CI once hit)."""
+    from thermocfd import sweep as sweep_module
+
+    def finishes_ok(sweep_, point, mpi, resume):
+        summary = json.dumps({"status": "ok"})
+        return [sys.executable, "-c",
+                f"import pathlib; pathlib.Path({str(sweep_.folder(point))!r}, 'summary.json').write_text({summary!r})"]
+
+    monkeypatch.setattr(sweep_module, "_run_command", finishes_ok)
+    points = sweep_module.make_points([{"x": "1"}, {"x": "2"}, {"x": "3"}])
+    lines = []
+
+    def report(line: str) -> None:
+        lines.append(line)
+        if line.startswith("[1/"):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    counts = sweep_module.run_points(sweep_module.Sweep(CASE, [], points, tmp_path), {p.name: "f" for p in points},
+                                     report=report)
+    assert counts == {"ok": 1, "failed": 0, "pending": 2, "interrupted": True}
+    assert any(line.startswith("sweep: stopped by SIGTERM: stopping 0 running point(s)") for line in lines), lines
+    assert not (tmp_path / points[1].name / "summary.json").exists()

@@ -402,7 +402,7 @@ def run_points(sweep: Sweep, fingerprints: dict[str, str], *, jobs: int = 1, mpi
     finished = 0
     stopping_since: float | None = None
     try:
-        while (queue and stop.received is None) or running:
+        while True:
             while queue and stop.received is None and len(running) < jobs:
                 point = queue.pop(0)
                 folder = sweep.folder(point)
@@ -430,6 +430,10 @@ def run_points(sweep: Sweep, fingerprints: dict[str, str], *, jobs: int = 1, mpi
                        "running point(s), launching no more")
                 for process in running:
                     process.send_signal(signal.SIGTERM)
+            # checked after the stop report: a signal between one point's end and the next
+            # launch leaves nothing running, and is still reported
+            if not running:
+                break
             if stopping_since is not None and time.perf_counter() - stopping_since > STOP_GRACE_S:
                 for process in running:
                     if process.poll() is None:
