@@ -232,8 +232,9 @@ def main():
     parser.add_argument("--large", type=float, default=0.0, help="dofs of the large mobility solve (0: skip)")
     parser.add_argument("--accuracy", type=float, default=0.0, help="run the accuracy checks at this resolution")
     parser.add_argument("--krylov", choices=("gmres", "minres"), default="gmres")
-    parser.add_argument("--velocity-block", choices=("laplacian", "strain"), default="strain",
-                        help="velocity block of the large and scaling runs")
+    parser.add_argument("--velocity-block", choices=("laplacian", "strain"), default="laplacian",
+                        help="velocity block of the large and scaling runs (laplacian: the library's default "
+                             "and 1.7x faster all in on the 926k-dof mobility problem)")
     parser.add_argument("--scaling", type=float, nargs="*", default=[], help="sizes of the strong-scaling runs")
     parser.add_argument("--scaling-child", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from mpi4py import MPI
+from scipy.integrate import trapezoid
 
 from .. import log
 from ..case import Case
@@ -218,7 +219,7 @@ def _arrival_time(z: np.ndarray, net: np.ndarray, release: float, delta: float) 
     """Time for a particle on the stagnation line to come from the release height to
     (1 + APPROACH) delta: int dz / |net velocity|."""
     inside = (z >= (1.0 + APPROACH) * delta) & (z <= release)
-    return float(np.trapz(1.0 / np.abs(net[inside]), z[inside]))
+    return float(trapezoid(1.0 / np.abs(net[inside]), z[inside]))
 
 
 def _profile_figure(z, net, delta, heights, path: Path) -> None:

@@ -20,6 +20,7 @@ import dolfinx.fem
 import numpy as np
 import ufl
 from mpi4py import MPI
+from scipy.integrate import trapezoid
 
 from .. import checkpoint, log
 from ..case import Case, schedule_of
@@ -464,7 +465,7 @@ def _column_separation(case, domain, c, lo, hi, fluid, flow, D, S_T, dT, units) 
         y = lo[up] + y_fraction * (hi[up] - lo[up])
         points = np.column_stack([xs, np.full_like(xs, y), np.zeros_like(xs)])
         values = compat.evaluate(c, points)
-        return float(getattr(np, "trapezoid", np.trapz)(values, xs) / (xs[-1] - xs[0]))
+        return float(trapezoid(values, xs) / (xs[-1] - xs[0]))
 
     z1, z2 = 0.3, 0.7
     core_gradient = (width_average(z2) - width_average(z1)) / ((z2 - z1) * height)
