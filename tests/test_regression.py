@@ -16,6 +16,11 @@ RECORDED_WITH = BASELINE.pop("_recorded_with")
 # round-off quantities (and errors against a reference that are at round-off): compared
 # in absolute terms, not relative
 ROUND_OFF = {"mass_change_rel": 1e-12}
+# outputs of iterative solves that are small against the solve's own scale (a sphere's
+# rotation against its translation): on another CPU (other BLAS kernels, other round-off)
+# the Krylov iterates end elsewhere within rtol 1e-8 of the residual, which moves these
+# by up to ~2e-7 of themselves (measured on two hosts of the CI machine)
+SOLVER_LEVEL = {"particle_angular_velocity": 1e-6}
 TIMINGS = ("tracking_wall_time_s",)
 
 
@@ -40,10 +45,15 @@ def assert_same_results(reference: dict, summary: dict, rtol: float = 1e-8) -> N
             continue
         a, b = np.asarray(expected, dtype=float), np.asarray(got, dtype=float)
         assert a.shape == b.shape, key
+        # a component zero by symmetry holds round-off: compared at the scale of the whole
+        # vector; Newton residuals at the scale of the first one (the later ones carry the
+        # round-off of the first solve)
+        scale = float(np.max(np.abs(a))) if a.size else 0.0
         if key == "newton_residuals":  # the last ones sit at round-off: compare those above it
             keep = a > 1e-6 * a[0]
             a, b = a[keep], b[keep]
-        np.testing.assert_allclose(b, a, rtol=rtol, atol=0, equal_nan=True, err_msg=key)
+        np.testing.assert_allclose(b, a, rtol=SOLVER_LEVEL.get(key, rtol), atol=rtol * scale, equal_nan=True,
+                                   err_msg=key)
 
 
 def same_platform() -> bool:
