@@ -487,7 +487,7 @@ def chip_rows(args) -> tuple[list, dict]:
     the memory-traffic bound of the CPU (STREAM triad) and of an H200."""
     import numba
 
-    from thermocfd.tracking import ParticleState, Tracker, suggest_time_step
+    from thermocfd.tracking import ParticleState, Tracker, kernels_cpu, suggest_time_step
 
     threads = numba.get_num_threads()
     fields = chip_fields((100, 25, 10) if args.quick else CHIP_SHAPE)
@@ -517,6 +517,20 @@ def chip_rows(args) -> tuple[list, dict]:
                                 threads=threads, field_dtype=tag, bytes_per_step=cpu_bytes,
                                 bound_particle_steps_per_s=bandwidth / cpu_bytes, fraction_of_bound=fraction,
                                 cpu_time_particle_steps_per_s=cpu_rate))
+        # The same kernel on the particles in their random order (the tracker sorts them by
+        # grid block first, :func:`thermocfd.tracking.tracker.in_grid_order`).
+        tracker = Tracker(fields, dt=dt, backend="cpu", dtype=dtype, seed=7)
+        state = ParticleState.uniform(n, fields.lower, fields.upper, seed=7)
+        tracker.advance(state, 1)
+        nodes, _, _, origin, inv_h = tracker._fields_at(0.0)
+        start = time.perf_counter()
+        kernels_cpu.advance_cpu(state.positions, state.status, state.ids, nodes, origin, inv_h, tracker.box_lower,
+                                tracker.box_upper, tracker.face_kind, tracker.sticking, np.uint64(7),
+                                np.uint64(state.step), np.int64(steps), np.float64(dt), False, True)
+        rate = n * steps / (time.perf_counter() - start)
+        rows.append(cpu_row(f"  same, particles in random order ({tag})", n, steps, rate,
+                            f"sorted / random = {rows[-2]['particle_steps_per_s'] / rate:.2f} and "
+                            f"{rows[-1]['particle_steps_per_s'] / rate:.2f}", threads=threads, field_dtype=tag))
         gpu_bytes = step_bytes(dtype, dtype, 1000, 32)
         rows.append({"method": f"H200 bound, chip grid ({tag}, 1000/launch)", "backend": "bound", "particles": n,
                      "steps": 0, "particle_steps_per_s": H200_BANDWIDTH / gpu_bytes, "bytes_per_step": gpu_bytes,

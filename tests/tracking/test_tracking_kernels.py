@@ -11,6 +11,7 @@ import pytest
 from thermocfd.physics import BOLTZMANN, ConstantDiffusivity, ConstantSoret
 from thermocfd.tracking import (ADSORBED, ESCAPED, FieldSeries, GridFields, ParticleState, Tracker,
                                 buoyant_weight, mean_drift_velocity, msd_diffusivity)
+from thermocfd.tracking import kernels_cpu
 
 D0 = 1.0e-12  # m^2/s, a ~0.2 um bead in water
 
@@ -159,6 +160,42 @@ def test_reproducible_and_batch_independent():
     np.testing.assert_array_equal(whole.positions, batches.positions)
     np.testing.assert_array_equal(whole.positions, run(3000, 0, [20, 1, 29]).positions)
     assert not np.array_equal(whole.positions, run(3000, 0, [50], seed=12).positions)
+
+
+def test_locality_order_sorts_the_active_particles_by_grid_block():
+    fields = _uniform_box(10e-6, shape=(21, 13, 9))
+    state = ParticleState.uniform(500, fields.lower, fields.upper, seed=5)
+    state.status[::7] = ADSORBED
+    inv_h = 1.0 / fields.spacing
+    order = kernels_cpu.locality_order(state.positions, state.status, fields.origin, inv_h, fields.shape)
+    active = np.flatnonzero(state.status == 0)
+    np.testing.assert_array_equal(np.sort(order), active)  # each ACTIVE particle once, no other
+    # 20 x 12 x 8 cells and 428 particles: blocks of 2 cells per axis (10 x 6 x 4 = 240 blocks)
+    cell = np.floor((state.positions[:, order] - fields.origin[:, None]) * inv_h[:, None]).astype(int)
+    block = ((cell[0] // 2) * 6 + cell[1] // 2) * 4 + cell[2] // 2
+    assert np.all(np.diff(block) >= 0)
+    assert kernels_cpu.locality_order(state.positions, np.full(500, ESCAPED, dtype=np.int8), fields.origin,
+                                      inv_h, fields.shape).size == 0
+
+
+def test_result_independent_of_the_particles_order_in_the_state():
+    """The kernel runs the particles in grid order; the caller's order is kept and the
+    result of each particle is the same whatever its place in the arrays."""
+    L = 20e-6
+    fields = GridFields.from_callables([0, 0, 0], [L, L, L], (9, 9, 9), lambda x, y, z: 300.0 + 1e6 * x,
+                                       ConstantDiffusivity(D0), ConstantSoret(0.05),
+                                       inside=lambda x, y, z: (x - L / 2) ** 2 + (y - L / 2) ** 2 > (L / 5) ** 2)
+    kwargs = dict(dt=2.0, backend="cpu", seed=11, walls={"x-": "adsorb", "y+": "open"})
+    state = ParticleState.uniform(3000, [0, 0, 0], [L, L, L], seed=11)
+    shuffle = np.random.default_rng(0).permutation(state.n)
+    shuffled = ParticleState(positions=np.ascontiguousarray(state.positions[:, shuffle]), ids=state.ids[shuffle],
+                             status=state.status[shuffle].copy())
+    for s in (state, shuffled):
+        Tracker(fields, **kwargs).advance(s, 40)
+    np.testing.assert_array_equal(shuffled.ids, state.ids[shuffle])
+    np.testing.assert_array_equal(shuffled.positions, state.positions[:, shuffle])
+    np.testing.assert_array_equal(shuffled.status, state.status[shuffle])
+    assert 0 < state.counts()["in_domain"] < state.n
 
 
 def test_time_dependent_fields_interpolate_between_snapshots():

@@ -255,6 +255,19 @@ def test_result_independent_of_launch_split_and_batching():
         np.testing.assert_array_equal(other.status, one.status)
 
 
+def test_result_independent_of_the_particles_order_in_the_state():
+    Lx, W, fields, kwargs = _mixed_case()
+    state = ParticleState.uniform(3000, [0, 0, 0], [Lx, W, W], seed=41)
+    reverse = np.arange(state.n)[::-1]
+    reversed_ = ParticleState(positions=np.ascontiguousarray(state.positions[:, reverse]), ids=state.ids[reverse],
+                              status=state.status[reverse].copy())
+    for s in (state, reversed_):
+        Tracker(fields, backend="cpu", **kwargs).advance(s, 40)
+    np.testing.assert_array_equal(reversed_.positions, state.positions[:, reverse])
+    np.testing.assert_array_equal(reversed_.internal_state, state.internal_state[reverse])
+    np.testing.assert_array_equal(reversed_.status, state.status[reverse])
+
+
 def test_grid_gradient_mode_is_refused_with_states():
     model = _model(1.0)
     with pytest.raises(ValueError, match="grad_d"):

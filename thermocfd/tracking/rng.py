@@ -137,7 +137,7 @@ def ziggurat_normal(word, pid, step, purpose, k0, k1, extra):
     """N(0, 1) from one Philox word; ``extra`` counts the fallback blocks drawn so far for
     this (id, step, purpose): returns (z, extra)."""
     w = np.uint64(word)
-    layer = np.int64(w & np.uint64(0x7F))
+    layer = w & np.uint64(0x7F)  # unsigned: no wrap-around check on the table look-ups
     negative = (w & np.uint64(0x80)) != np.uint64(0)
     u = (np.float64(w >> np.uint64(8)) + 0.5) * _TWO_M24
     x = u * ZIGGURAT_X[layer]
@@ -155,11 +155,11 @@ def ziggurat_normal(word, pid, step, purpose, k0, k1, extra):
                 x = ZIGGURAT_R + xt
                 break
         else:
-            y = ZIGGURAT_F[layer] + to_unit_open(r0) * (ZIGGURAT_F[layer + 1] - ZIGGURAT_F[layer])
+            y = ZIGGURAT_F[layer] + to_unit_open(r0) * (ZIGGURAT_F[layer + np.uint64(1)] - ZIGGURAT_F[layer])
             if y < math.exp(-0.5 * x * x):
                 break
             # rejected: a fresh variate from the block's last word
-            layer = np.int64(r3 & np.uint64(0x7F))
+            layer = r3 & np.uint64(0x7F)
             negative = (r3 & np.uint64(0x80)) != np.uint64(0)
             u = (np.float64(r3 >> np.uint64(8)) + 0.5) * _TWO_M24
             x = u * ZIGGURAT_X[layer]
