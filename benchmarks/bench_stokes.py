@@ -49,7 +49,10 @@ from thermocfd.physics.phoresis import brenner_perpendicular_correction, faxen_p
 
 COMM = MPI.COMM_WORLD
 HALF_WIDTH = 6.0
-BASE_DOFS = 26_000.0  # P2-P1 dofs at resolution 1 (first guess; domain_for corrects it)
+# P2-P1 dofs of the benchmark's sphere in a box at four resolutions (measured): the graded
+# mesh grows like resolution^2 at first and like resolution^3 only later, so a first guess
+# from one power law was 20-30 % off at 1e6 dofs and every large run meshed twice.
+DOFS_AT_RESOLUTION = ((1.0, 35_879), (2.0, 149_215), (3.0, 399_810), (4.1407, 926_002))
 
 
 def peak_rss_mib() -> float:
@@ -71,9 +74,20 @@ def taylor_hood_dofs(domain) -> int:
     return 3 * (vertices + edges) + vertices
 
 
+def first_resolution(target_dofs: float) -> float:
+    """The resolution for ``target_dofs``, log-log interpolated in :data:`DOFS_AT_RESOLUTION`
+    (extrapolated with the slope of the nearest pair)."""
+    log_r = np.log([r for r, _ in DOFS_AT_RESOLUTION])
+    log_n = np.log([n for _, n in DOFS_AT_RESOLUTION])
+    x = math.log(target_dofs)
+    i = int(np.clip(np.searchsorted(log_n, x) - 1, 0, len(log_n) - 2))
+    return math.exp(log_r[i] + (x - log_n[i]) * (log_r[i + 1] - log_r[i]) / (log_n[i + 1] - log_n[i]))
+
+
 def domain_for(target_dofs: float, scale: float = 1.0, **kwargs):
-    """A sphere-in-box mesh with about ``target_dofs`` P2-P1 dofs (one correction step)."""
-    resolution = (target_dofs / BASE_DOFS) ** (1.0 / 3.0)
+    """A sphere-in-box mesh with about ``target_dofs`` P2-P1 dofs (a second mesh only if the
+    first is more than 15 % off)."""
+    resolution = first_resolution(target_dofs)
     for _ in range(2):
         domain = sphere_in_box(scale, HALF_WIDTH * scale, surface_size=0.3 * scale, far_size=1.5 * scale,
                                resolution=resolution, **kwargs)
@@ -138,12 +152,14 @@ def compare(sizes, direct_max, krylov):
     return rows
 
 
-def mobility_run(target, krylov, velocity_block):
-    """The phoretic sphere all in (mesh, conjugate heat, Stokes set-up, 6 motions); a dict."""
+PHORETIC = dict(a=1e-6, chi=2e-10, k=0.6, G=np.array([0.0, 0.0, 1e4]))  # radius, slip coefficient, k_f, grad T
+
+
+def phoretic_fields(target):
+    """The mesh and the conjugate heat solution of the phoretic sphere: (domain, T, mesh s, heat s)."""
+    a, k, G = PHORETIC["a"], PHORETIC["k"], PHORETIC["G"]
     COMM.barrier()
     start = time.perf_counter()
-    a, chi, k = 1e-6, 2e-10, 0.6
-    G = np.array([0.0, 0.0, 1e4])
     domain, _ = domain_for(target, scale=a)
     mesh_time = time.perf_counter() - start
     faces = [name for name in domain.boundaries if name != "particle_surface"]
@@ -152,33 +168,56 @@ def mobility_run(target, krylov, velocity_block):
                        [FixedTemperature(face, lambda x: 300.0 + G[2] * x[2]) for face in faces],
                        degree=2, linear_solver="iterative", rtol=1e-10)
     T = heat.solve_steady()
-    heat_time = time.perf_counter() - start
+    return domain, T, mesh_time, time.perf_counter() - start
+
+
+def phoretic_flow(domain, T, krylov, velocity_block, rtol=1e-8):
+    """Stokes set-up, 6 unit motions and the slip loads; a dict (times without mesh and heat)."""
+    chi, k, G = PHORETIC["chi"], PHORETIC["k"], PHORETIC["G"]
+    COMM.barrier()
     start = time.perf_counter()
     problem = MobilityProblem(domain, 1e-3, particles_of(domain, chi), temperature=T, velocity_scale=chi * 1e4,
-                              krylov=krylov, velocity_block=velocity_block)
+                              krylov=krylov, velocity_block=velocity_block, rtol=rtol)
     result = problem.solve(temperature_gradient=G)
     COMM.barrier()
     flow_time = time.perf_counter() - start
     expected = anderson_phoretic_velocity(chi, k, 4 * k, G)
-    return dict(dofs=problem.stokes.A.getSize()[0], cells=domain.num_cells(), ranks=COMM.size, mesh=mesh_time,
-                heat=heat_time, flow=flow_time, stokes_setup=result.timings["setup"],
-                motions=result.timings["resistance"], slip=result.timings["slip"],
-                total=mesh_time + heat_time + flow_time, iterations=list(result.iterations),
-                velocity=result.velocity[0].tolist(), anderson=expected.tolist(),
-                error=float(np.linalg.norm(result.velocity[0] - expected) / np.linalg.norm(expected)),
-                rss=peak_rss_mib())
+    row = dict(dofs=problem.stokes.A.getSize()[0], cells=domain.num_cells(), ranks=COMM.size, rtol=rtol,
+               flow=flow_time, stokes_setup=result.timings["setup"], motions=result.timings["resistance"],
+               slip=result.timings["slip"], iterations=list(result.iterations),
+               velocity=result.velocity[0].tolist(), anderson=expected.tolist(),
+               error=float(np.linalg.norm(result.velocity[0] - expected) / np.linalg.norm(expected)),
+               rss=peak_rss_mib())
+    problem.stokes.destroy()
+    return row
 
 
-def large_mobility(target, krylov, velocity_block):
+def mobility_run(target, krylov, velocity_block, rtol=1e-8):
+    """The phoretic sphere all in (mesh, conjugate heat, Stokes set-up, 6 motions); a dict."""
+    domain, T, mesh_time, heat_time = phoretic_fields(target)
+    row = phoretic_flow(domain, T, krylov, velocity_block, rtol)
+    return dict(row, mesh=mesh_time, heat=heat_time, total=mesh_time + heat_time + row["flow"])
+
+
+def large_mobility(target, krylov, velocity_block, rtols=(1e-8,)):
+    """The phoretic sphere all in, one mesh and heat solve, the flow at each GMRES rtol (the
+    velocity's change against the first rtol shows the solver's share of the error)."""
     say(f"\n# phoretic sphere, ~{target:.0e} dofs: heat (conjugate, k_p/k_f = 4) + 6 unit motions "
         f"(slip loads by reciprocity), velocity block {velocity_block}")
-    r = mobility_run(target, krylov, velocity_block)
-    say(f"dofs {r['dofs']}, cells {r['cells']}, ranks {r['ranks']}, peak {r['rss']:.0f} MiB/rank")
-    say(f"all in {r['total']:.1f} s: mesh {r['mesh']:.1f} s, heat {r['heat']:.1f} s, Stokes set-up + 6 solves "
-        f"{r['flow']:.1f} s (set-up {r['stokes_setup']:.1f} s, 6 motions {r['motions']:.1f} s, "
-        f"slip loads {r['slip']:.2f} s)")
-    say(f"{krylov} iterations per solve: {r['iterations']}")
-    say(f"U = {r['velocity']}, Anderson {r['anderson']}, rel. error {r['error']:.2e}")
+    domain, T, mesh_time, heat_time = phoretic_fields(target)
+    reference = None
+    for rtol in rtols:
+        r = phoretic_flow(domain, T, krylov, velocity_block, rtol)
+        total = mesh_time + heat_time + r["flow"]
+        reference = reference or r
+        change = np.linalg.norm(np.subtract(r["velocity"], reference["velocity"])) / np.linalg.norm(reference["velocity"])
+        say(f"rtol {rtol:.0e}: dofs {r['dofs']}, cells {r['cells']}, ranks {r['ranks']}, peak {r['rss']:.0f} MiB/rank")
+        say(f"all in {total:.1f} s: mesh {mesh_time:.1f} s, heat {heat_time:.1f} s, Stokes set-up + 6 solves "
+            f"{r['flow']:.1f} s (set-up {r['stokes_setup']:.1f} s, 6 motions {r['motions']:.1f} s, "
+            f"slip loads {r['slip']:.2f} s)")
+        say(f"{krylov} iterations per solve: {r['iterations']}")
+        say(f"U = {r['velocity']}, Anderson {r['anderson']}, rel. error {r['error']:.2e}; "
+            f"change against rtol {rtols[0]:.0e}: {change:.1e}")
 
 
 def scaling(sizes, krylov, velocity_block, ranks=(1, 2)):
@@ -235,6 +274,8 @@ def main():
     parser.add_argument("--velocity-block", choices=("laplacian", "strain"), default="laplacian",
                         help="velocity block of the large and scaling runs (laplacian: the library's default "
                              "and 1.7x faster all in on the 926k-dof mobility problem)")
+    parser.add_argument("--large-rtol", type=float, nargs="+", default=[1e-8],
+                        help="GMRES rtol(s) of the large mobility solve (one mesh and heat solve for all)")
     parser.add_argument("--scaling", type=float, nargs="*", default=[], help="sizes of the strong-scaling runs")
     parser.add_argument("--scaling-child", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -246,7 +287,7 @@ def main():
     if args.sizes:
         compare(args.sizes, 0 if args.no_direct else args.direct_max, args.krylov)
     if args.large:
-        large_mobility(args.large, args.krylov, args.velocity_block)
+        large_mobility(args.large, args.krylov, args.velocity_block, args.large_rtol)
     if args.scaling:
         if COMM.size > 1:
             parser.error("--scaling starts its own mpirun per row: run it without mpirun")

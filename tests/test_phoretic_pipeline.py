@@ -29,3 +29,15 @@ def test_sphere_near_wall_case(repo_root, tmp_path):
     R = np.asarray(results["resistance_matrix"])
     assert R.shape == (6, 6) and np.allclose(R, R.T, atol=1e-3 * np.abs(R).max())
     assert results["thermophoretic_mobility"] == pytest.approx(-U[2] / 1e4)
+
+
+def test_solver_rtol_reaches_the_stokes_solves(repo_root, tmp_path):
+    """A loose GMRES tolerance moves the velocity by about itself; the default (1e-8) is
+    far below the discretisation error."""
+    coarse = ("mesh.resolution=0.5", "solver.linear_solver='iterative'")
+    tight = run(repo_root, tmp_path / "tight", "phoretic_sphere.toml", *coarse)
+    loose = run(repo_root, tmp_path / "loose", "phoretic_sphere.toml", *coarse, "solver.rtol=1e-3")
+    U, U_loose = np.asarray(tight["particle_velocity"]), np.asarray(loose["particle_velocity"])
+    change = np.linalg.norm(U_loose - U) / np.linalg.norm(U)
+    assert 1e-6 < change < 0.05
+    assert tight["velocity_rel_difference_anderson"] < 0.05

@@ -787,7 +787,8 @@ class SolverSection(Section):
     linear_solver: Literal["auto", "direct", "iterative"] = Field(
         "auto", description="auto: direct (MUMPS) in 2D and for 3D problems below 2e5 unknowns, iterative above")
     rtol: Optional[Quantity("", POSITIVE)] = Field(None, description="relative tolerance of the iterative linear "
-                                                   "solver (default 1e-12; inside Newton: 1e-8)")
+                                                   "solver (default 1e-12; inside Newton and for the Stokes "
+                                                   "solves of phoretic_particle: 1e-8)")
     nonlinear_rtol: Quantity("", POSITIVE) = Field(1e-9, description="convection: Newton's relative residual "
                                                    "tolerance")
     continuation: Bool = Field(True, description="convection, steady: when Newton from the conduction state "
@@ -1066,7 +1067,7 @@ KIND_USAGE: dict[str, dict[str, Any]] = {
                    "boundary": {"thermal", "flow", "solute", "particles"}, "region": ALL},
     "phoretic_particle": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity", "density"},
                           "temperature": ALL, "particle": ALL, "flow": {"far_field"}, "gravity": ALL,
-                          "solver": {"linear_solver", "max_memory"}},
+                          "solver": LINEAR_SOLVER_KEYS},
     "thermoosmotic_flow": {**COMMON, "geometry": ALL, "fluid": {"viscosity", "thermal_conductivity"},
                            "temperature": ALL, "solver": {"linear_solver", "max_memory"}, "boundary": {"thermal", "flow"}},
     "mst": {**COMMON, "mesh": {"resolution"}, "geometry": ALL, "fluid": ALL, "temperature": {"ambient"}, "mst": ALL, "binding": ALL,
@@ -1125,7 +1126,7 @@ CONDITIONAL_KEYS = [
     (("phoretic_particle",), "", "gravity", _particle_weight, "only a particle with particle.density feels it"),
     (("phoretic_particle",), "particle", "density", lambda case: any(case.gravity),
      "without gravity the particle has no weight"),
-    (("soret_cell", "tracking", "convection", "mst"), "solver", "rtol",
+    (("soret_cell", "tracking", "convection", "mst", "phoretic_particle"), "solver", "rtol",
      lambda case: case.solver.linear_solver != "direct", "only the iterative linear solver uses it"),
     (("mst",), "mst", "seed", lambda case: case.mst.noise > 0, "without mst.noise the traces have no noise"),
     (("mst",), "fluid", "thermal_expansion", lambda case: any(case.gravity),

@@ -84,7 +84,8 @@ def phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineRe
         problem = MobilityProblem(domain, mu, particles, temperature=T,
                                   velocity_scale=abs(chi) * max(np.linalg.norm(G), 1.0),
                                   far_field=far_field, far_boundaries=far_boundaries if far_field else (),
-                                  solver=linear_solver(case, domain, taylor_hood_unknowns_per_vertex(domain.dim)))
+                                  solver=linear_solver(case, domain, taylor_hood_unknowns_per_vertex(domain.dim)),
+                                  rtol=case.solver.linear_rtol(1e-8))
         result = problem.solve(external_force=external_force, temperature_gradient=G, flow_field=True)
     results = result.summary()
     U = np.asarray(result.velocity[0])
