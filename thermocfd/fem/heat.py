@@ -315,7 +315,7 @@ class HeatProblem:
             else:
                 raise TypeError(f"not a thermal boundary condition: {bc!r}")
         self._options = DIRECT if linear_solver == "direct" else iterative_options(
-            symmetric=self.velocity is None, rtol=rtol)
+            symmetric=self.velocity is None, rtol=rtol, dim=mesh.topology.dim)
         self._systems: dict[int, LinearSystem] = {}
         self._ufl_forms: dict[int, tuple] = {}
         self._residual_forms: dict[int, object] = {}

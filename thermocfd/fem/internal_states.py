@@ -109,7 +109,7 @@ class InternalStateTransportProblem:
             outside = np.flatnonzero(~self._inside).astype(np.int32)
             self._solid_bcs = [dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.V), outside)]
         self._zero = compat.constant(mesh, 0.0)
-        self._options = DIRECT if linear_solver == "direct" else iterative_options(False, rtol)
+        self._options = DIRECT if linear_solver == "direct" else iterative_options(False, rtol, mesh.topology.dim)
         self._systems: dict[int, LinearSystem] = {}
         self._mass_form = dolfinx.fem.form(sum(self.states()) * self.dx_switching)
 

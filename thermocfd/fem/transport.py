@@ -171,7 +171,7 @@ class SoretTransportProblem:
             self._solid_bcs = [dolfinx.fem.dirichletbc(dolfinx.fem.Function(self.V), outside)]
         self._zero = compat.constant(mesh, 0.0)
         symmetric = self.velocity is None
-        self._options = DIRECT if linear_solver == "direct" else iterative_options(symmetric, rtol)
+        self._options = DIRECT if linear_solver == "direct" else iterative_options(symmetric, rtol, mesh.topology.dim)
         self._systems: dict[int, LinearSystem] = {}
         self._mass_form = dolfinx.fem.form(self.weight * self.slotboom * self.dx)
 
