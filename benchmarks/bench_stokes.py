@@ -209,7 +209,8 @@ def large_mobility(target, krylov, velocity_block, rtols=(1e-8,)):
     for rtol in rtols:
         r = phoretic_flow(domain, T, krylov, velocity_block, rtol)
         total = mesh_time + heat_time + r["flow"]
-        reference = reference or r
+        if reference is None:
+            reference = r
         change = np.linalg.norm(np.subtract(r["velocity"], reference["velocity"])) / np.linalg.norm(reference["velocity"])
         say(f"rtol {rtol:.0e}: dofs {r['dofs']}, cells {r['cells']}, ranks {r['ranks']}, peak {r['rss']:.0f} MiB/rank")
         say(f"all in {total:.1f} s: mesh {mesh_time:.1f} s, heat {heat_time:.1f} s, Stokes set-up + 6 solves "

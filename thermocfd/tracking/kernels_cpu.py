@@ -262,7 +262,8 @@ def locality_order(pos, status, origin, inv_h, grid_shape):
 
 @numba.njit(parallel=True, cache=True)
 def gather(source, order, out):
-    """``out[q] = source[order[q]]`` (NumPy's fancy indexing is ten times slower here)."""
+    """``out[q] = source[order[q]]`` (NumPy's fancy indexing took ~90 ms for the five particle
+    arrays of 1e6 particles, this ~20 ms)."""
     for q in prange(order.shape[0]):
         out[q] = source[order[q]]
 

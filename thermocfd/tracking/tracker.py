@@ -111,8 +111,8 @@ def in_grid_order(state: ParticleState, origin: np.ndarray, inv_h: np.ndarray,
     they lie in (:func:`.kernels_cpu.locality_order`), and written back on exit.
 
     A kernel that loops over them in this order reads each neighbourhood's corner records
-    from cache, and its own particle records contiguously (the gather and the scatter are
-    two passes of a few ms per 1e6 particles; the step rate on a 1.6e6-node chip grid goes
+    from cache, and its own particle records contiguously (sort, gather and scatter take
+    ~12, ~20 and ~7 ms per 1e6 particles; the step rate on a 1.6e6-node chip grid goes
     from 1.7e7 to 2.2-2.5e7, ``bench_tracker.py --chip-only``). The results do not depend
     on the order: each particle's random numbers are keyed by its id.
     """
