@@ -49,6 +49,35 @@ def test_iterations_bounded_and_flat(domains, velocity_block):
     assert abs(runs[0][0] / direct - 1.0) < 1e-7
 
 
+def test_krylov_operator_is_the_monolithic_matrix(domains):
+    """The Krylov solver's operator (a MatNest with a BAIJ velocity block, applied to the
+    monolithic vectors) is MUMPS's monolithic AIJ matrix, row for row; the strain block's
+    AIJ copy for hypre is the nest's velocity block, with the dimension as block size."""
+    iterative = MobilityProblem(domains[0], 1.0, velocity_block="strain").stokes
+    direct = MobilityProblem(domains[0], 1.0, solver="direct").stokes
+    assert iterative.A.getType() == "nest" and direct.A.getType() != "nest"
+    x = direct.b.duplicate()
+    x.setRandom()
+    y_nest, y_block = iterative.b.duplicate(), direct.b.duplicate()
+    iterative.A.mult(x, y_nest)
+    direct.A.mult(x, y_block)
+    scale = y_block.norm()
+    y_nest.axpy(-1.0, y_block)
+    assert y_nest.norm() < 1e-13 * scale
+    velocity = iterative.A.getNestSubMatrix(0, 0)
+    assert velocity.getType().endswith("baij") and "baij" not in iterative.velocity_matrix.getType()
+    assert iterative.velocity_matrix.getBlockSize() == 3
+    x_u, y_u = velocity.createVecs()
+    x_u.setRandom()
+    y_aij = y_u.duplicate()
+    velocity.mult(x_u, y_u)
+    iterative.velocity_matrix.mult(x_u, y_aij)
+    y_aij.axpy(-1.0, y_u)
+    assert y_aij.norm() < 1e-13 * y_u.norm()
+    iterative.destroy()
+    direct.destroy()
+
+
 def test_unknown_velocity_block_is_refused(domains):
     with pytest.raises(ValueError, match="velocity_block"):
         MobilityProblem(domains[0], 1.0, velocity_block="vector")

@@ -142,15 +142,22 @@ def expression(expr: ufl.core.expr.Expr, V: dolfinx.fem.FunctionSpace) -> dolfin
     return dolfinx.fem.Expression(expr, interpolation_points(V))
 
 
-def interpolate(target: dolfinx.fem.Function, source) -> None:
-    """Interpolate a UFL expression, a Function or a NumPy callable into ``target``."""
+def interpolate(target: dolfinx.fem.Function, source, cells: np.ndarray | None = None) -> None:
+    """Interpolate a UFL expression, a Function or a NumPy callable into ``target`` (on
+    the given local cells only; the other dofs keep their values)."""
     if isinstance(source, ufl.core.expr.Expr) and _is_constant(source):
         # dolfinx cannot compile an Expression with neither coefficients nor coordinates
-        target.x.array[:] = float(source)
-        return
+        value = float(source)
+        if cells is None:
+            target.x.array[:] = value
+            return
+        source = lambda x: np.full(x.shape[1], value)  # noqa: E731
     if isinstance(source, ufl.core.expr.Expr) and not isinstance(source, dolfinx.fem.Function):
         source = expression(source, target.function_space)
-    target.interpolate(source)
+    if cells is None:
+        target.interpolate(source)
+    else:
+        target.interpolate(source, np.asarray(cells, dtype=np.int32))
     target.x.scatter_forward()
 
 
@@ -286,6 +293,24 @@ def assemble_matrix_block(a, bcs, A=None):
         return dolfinx.fem.petsc.assemble_matrix_block(a, bcs=bcs)
     dolfinx.fem.petsc.assemble_matrix_block(A, a, bcs=bcs)
     return A
+
+
+def create_matrix_nest(a, types: list[list[str]]):
+    """A PETSc MatNest for a block form, block (i, j) of PETSc type ``types[i][j]``."""
+    import dolfinx.cpp.fem.petsc
+
+    # dolfinx >= 0.6 wraps the C++ forms; its Python create_matrix_nest takes no types
+    forms = [[None if f is None else getattr(f, "_cpp_object", f) for f in row] for row in a]
+    return dolfinx.cpp.fem.petsc.create_matrix_nest(forms, types)
+
+
+def assemble_matrix_nest(A, a, bcs) -> None:
+    """Assemble a block form into the MatNest A (diagonal 1 on the Dirichlet rows of the
+    diagonal blocks, as :func:`assemble_matrix_block` does)."""
+    import dolfinx.fem.petsc
+
+    dolfinx.fem.petsc.assemble_matrix_nest(A, a, bcs=bcs)
+    A.assemble()
 
 
 def create_vector_block(L):
