@@ -299,7 +299,8 @@ def create_matrix_nest(a, types: list[list[str]]):
     """A PETSc MatNest for a block form, block (i, j) of PETSc type ``types[i][j]``."""
     import dolfinx.cpp.fem.petsc
 
-    # dolfinx >= 0.6 wraps the C++ forms; its Python create_matrix_nest takes no types
+    # the Python create_matrix_nest takes no types, the C++ one does (dolfinx >= 0.6
+    # wraps the C++ forms in Python ones)
     forms = [[None if f is None else getattr(f, "_cpp_object", f) for f in row] for row in a]
     return dolfinx.cpp.fem.petsc.create_matrix_nest(forms, types)
 
