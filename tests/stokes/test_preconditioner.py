@@ -9,10 +9,15 @@ Sphere translating in a closed box, P2-P1 on curved cells, GMRES at rtol 1e-8. M
 
 import math
 
+import dolfinx.fem
+import numpy as np
 import pytest
 
+from thermocfd.fem import compat
+from thermocfd.fem.mesh import structured_domain
 from thermocfd.fem.mobility import MobilityProblem
 from thermocfd.fem.particle_mesh import sphere_in_box
+from thermocfd.fem.stokes import Boussinesq, NoSlip, PrescribedVelocity, Pressure, StokesProblem
 
 MAX_ITERATIONS = {"laplacian": 56, "strain": 33}
 RESOLUTIONS = (0.4, 0.75)  # about 10k and 22k dofs
@@ -76,6 +81,49 @@ def test_krylov_operator_is_the_monolithic_matrix(domains):
     assert y_aij.norm() < 1e-13 * y_u.norm()
     iterative.destroy()
     direct.destroy()
+
+
+def dolfinx_right_hand_side(stokes):
+    """The right-hand side as dolfinx's block assembly with lifting makes it."""
+    b = compat.create_vector_block(stokes._L)
+    with b.localForm() as local:
+        local.set(0.0)
+    compat.assemble_vector_block(b, stokes._L, stokes._a, stokes.bcs)
+    if stokes.null_space is not None:
+        stokes.null_space.remove(b)
+    return b
+
+
+def assert_same_vector(x, y):
+    scale = y.norm()
+    assert scale > 0
+    x = x.copy()
+    x.axpy(-1.0, y)
+    assert x.norm() < 1e-13 * scale
+
+
+def test_right_hand_side_is_dolfinx_lifting(domains):
+    """The right-hand side (the Dirichlet data lifted by one product with the operator's
+    columns at the Dirichlet dofs) is dolfinx's lifting: for a rigid motion of the particle
+    (solids, pinned pressures, null space), and for a channel with inflow, a pressure outlet
+    and buoyancy (a load form too)."""
+    stokes = MobilityProblem(domains[0], 1.0).stokes
+    stokes.set_rigid_motion("particle", (0.3, -1.0, 0.5), (0.2, 0.7, -1.1), scaled=True)
+    assert_same_vector(stokes.assemble_rhs(), dolfinx_right_hand_side(stokes))
+    stokes.destroy()
+
+    sides = {"inlet": lambda x: np.isclose(x[0], 0.0), "outlet": lambda x: np.isclose(x[0], 4.0),
+             "walls": lambda x: np.isclose(x[1], 0.0) | np.isclose(x[1], 1.0)}
+    channel = structured_domain([4.0, 1.0], [12, 4], sides, length_scale=1e-6)
+    T = dolfinx.fem.Function(compat.function_space(channel.mesh, "Lagrange", 2))
+    compat.interpolate(T, lambda x: 300.0 + 0.5 * x[0] * x[1])
+    flow = StokesProblem(channel, 1e-3, [NoSlip("walls"), Pressure("outlet", 2.0),
+                                         PrescribedVelocity("inlet", lambda x: np.array([x[1] * (1e-6 - x[1]) * 1e8,
+                                                                                         0 * x[1], 0 * x[1]]))],
+                         temperature=T, buoyancy=Boussinesq(1000.0, 2e-4, 300.0, (0.0, -9.81, 0.0)),
+                         velocity_scale=1e-4)
+    assert_same_vector(flow.assemble_rhs(), dolfinx_right_hand_side(flow))
+    flow.destroy()
 
 
 def test_unknown_velocity_block_is_refused(domains):
