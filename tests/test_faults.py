@@ -17,6 +17,7 @@ import pytest
 import ufl
 
 import thermocfd
+from casefiles import SMALL_TRACKING_CASE
 from thermocfd.pipelines import RunFailed
 
 SORET = """
@@ -38,28 +39,7 @@ pictures = false
 fields = false
 """
 
-TRACKING = """
-[case]
-kind = "tracking"
-[geometry]
-dimension = 2
-length = "50 um"
-[mesh]
-resolution = 0.5
-[temperature]
-hot = "300 K"
-cold = "295 K"
-[solute]
-diffusivity = "1e-11 m^2/s"
-soret_coefficient = "0.5 1/K"
-[tracking]
-particles = 200
-backend = "cpu"
-trajectories = 0
-[output]
-pictures = false
-fields = false
-"""
+TRACKING = SMALL_TRACKING_CASE
 
 
 def _load(tmp_path, text, overrides=()):
