@@ -274,7 +274,8 @@ class DirichletLifting:
     per block row (~1 ms).
     """
 
-    def __init__(self, V, Q, forms, velocity_data: list, pinned_pressures: np.ndarray):
+    def __init__(self, V, Q, forms, velocity_data: list, dirichlet_nodes: np.ndarray,
+                 pinned_pressures: np.ndarray):
         self.forms = [dolfinx.fem.form(forms[0][0]), dolfinx.fem.form(forms[1][0])]
         self.matrices = [dolfinx.fem.petsc.create_matrix(self.forms[0], "baij"),
                          dolfinx.fem.petsc.create_matrix(self.forms[1])]
@@ -282,8 +283,7 @@ class DirichletLifting:
         self.velocity_data = velocity_data
         self.data = dolfinx.fem.Function(V)
         owned = V.dofmap.index_map.size_local
-        self.nodes = np.unique(np.concatenate([nodes[nodes < owned] for _, nodes in velocity_data]
-                                              or [np.zeros(0, np.int32)]))
+        self.nodes = dirichlet_nodes[dirichlet_nodes < owned]
         self.pinned = pinned_pressures[pinned_pressures < Q.dofmap.index_map.size_local]
         self.velocity_size = owned * V.dofmap.index_map_bs
         self._products = [matrix.createVecLeft() for matrix in self.matrices]
@@ -459,6 +459,9 @@ class StokesProblem:
                 rest = dolfinx.fem.Function(self.V)
                 self.bcs.append(dolfinx.fem.dirichletbc(rest, dofs))
                 self._velocity_data.append((rest, dofs))
+        # every velocity condition fixes all components of its nodes
+        self._dirichlet_nodes = np.unique(np.concatenate([nodes for _, nodes in self._velocity_data]
+                                                         or [np.zeros(0, np.int32)])).astype(np.int32)
         self._pinned = self._pinned_pressure_dofs() if self.solid_regions else np.zeros(0, np.int32)
         pressure_bcs = []
         if self.solid_regions:
@@ -482,8 +485,9 @@ class StokesProblem:
         # Only the fluid cells that hold a velocity Dirichlet dof lift the boundary data into
         # the right-hand side or carry a reaction (the residual at a Dirichlet dof).
         dirichlet_dx = self._dirichlet_cells_measure(dx)
-        self._lifting = DirichletLifting(self.V, self.Q, stokes_forms(u, p, v, q, self.mu, dirichlet_dx, self._zero)[0],
-                                         self._velocity_data, self._pinned)
+        lifting_forms = stokes_forms(u, p, v, q, self.mu, dirichlet_dx, self._zero)[0]
+        self._lifting = DirichletLifting(self.V, self.Q, lifting_forms, self._velocity_data, self._dirichlet_nodes,
+                                         self._pinned)
         self._residual = dolfinx.fem.form(stress_residual(self.velocity, self.pressure, v, self.mu, dirichlet_dx,
                                                           body_force=self.body_force))
         if solver not in ("iterative", "direct"):
@@ -537,12 +541,11 @@ class StokesProblem:
         mesh, tdim = self.domain.mesh, self.domain.dim
         index_map = self.V.dofmap.index_map
         marked = np.zeros(index_map.size_local + index_map.num_ghosts, dtype=bool)
-        for _, nodes in self._velocity_data:
-            marked[nodes] = True
+        marked[self._dirichlet_nodes] = True
         cells = np.flatnonzero(marked[compat.cell_dofs(self.V)].any(axis=1)).astype(np.int32)
         if self.solid_regions:
             cells = np.intersect1d(cells, self.domain.cell_tags.find(self.domain.region_tag("fluid")))
-        tags = dolfinx.mesh.meshtags(mesh, tdim, cells.astype(np.int32), np.ones(cells.size, dtype=np.int32))
+        tags = dolfinx.mesh.meshtags(mesh, tdim, cells, np.ones(cells.size, dtype=np.int32))
         return ufl.Measure("dx", domain=mesh, subdomain_data=tags, metadata=dx.metadata())(1)
 
     def _assemble_operator(self, A: PETSc.Mat | None = None) -> PETSc.Mat:
@@ -600,11 +603,8 @@ class StokesProblem:
         else:
             S = compat.function_space(mesh, "Lagrange", 2)
             u, v = ufl.TrialFunction(S), ufl.TestFunction(S)
-            # every velocity condition fixes all components, so the scalar matrix takes the
-            # same nodes as Dirichlet rows
-            velocity_nodes = np.unique(np.concatenate([nodes for _, nodes in self._velocity_data]
-                                                      or [np.zeros(0, np.int32)])).astype(np.int32)
-            self._scalar_bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), velocity_nodes, S)]
+            # the scalar matrix takes the velocity conditions' nodes as Dirichlet rows
+            self._scalar_bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), self._dirichlet_nodes, S)]
             self._velocity_form = dolfinx.fem.form(scalar_velocity_laplacian(u, v, self.mu, self.dx, self._zero,
                                                                              solid_dx))
             self.velocity_matrix = dolfinx.fem.petsc.assemble_matrix(self._velocity_form, bcs=self._scalar_bcs)
@@ -734,12 +734,10 @@ class StokesProblem:
     def assemble_rhs(self) -> PETSc.Vec:
         """``b = L - A g`` on the free rows, ``g`` on the Dirichlet rows (g: the current
         boundary data, pinned pressures zero)."""
+        with self.b.localForm() as local:
+            local.set(0.0)
         if self._loaded:
-            with self.b.localForm() as local:
-                local.set(0.0)
             compat.assemble_vector_block(self.b, self._L, self._a, [])  # no conditions: L alone
-        else:
-            self.b.set(0.0)
         self._lifting.apply(self.b)
         if self.null_space is not None:
             # the interpolated boundary data has a small net flux on faceted surfaces:
