@@ -39,8 +39,6 @@ pictures = false
 fields = false
 """
 
-TRACKING = SMALL_TRACKING_CASE
-
 
 def _load(tmp_path, text, overrides=()):
     path = tmp_path / "case.toml"
@@ -81,7 +79,7 @@ def _sampled_with(monkeypatch, poison):
 def test_nan_in_the_tracker_fields(tmp_path, monkeypatch):
     """One NaN temperature node: refused before tracking, the Eulerian result kept."""
     _sampled_with(monkeypatch, lambda fields: fields.temperature.__setitem__((1, 1, 0), np.nan))
-    summary = _failed(tmp_path, _load(tmp_path, TRACKING), "NaN or inf at 1 of", "check the laws")
+    summary = _failed(tmp_path, _load(tmp_path, SMALL_TRACKING_CASE), "NaN or inf at 1 of", "check the laws")
     assert summary["partial"]["c_ratio_eulerian"] > 1
     assert "sampling" in summary["timings_s"]
 
@@ -91,8 +89,8 @@ def test_particle_kernel_overflow(tmp_path, monkeypatch):
     particles and the run fails with advice instead of reporting frozen particles."""
     _sampled_with(monkeypatch, lambda fields: fields.thermal_diffusivity.fill(1e308))
     with np.errstate(over="ignore"):
-        summary = _failed(tmp_path, _load(tmp_path, TRACKING, ["tracking.time_step=0.01"]), "non-finite position",
-                          "tracking.time_step")
+        case = _load(tmp_path, SMALL_TRACKING_CASE, ["tracking.time_step=0.01"])
+        summary = _failed(tmp_path, case, "non-finite position", "tracking.time_step")
     assert "tracking" in summary["timings_s"] and summary["partial"]["c_ratio_eulerian"] > 1
 
 
@@ -100,7 +98,7 @@ def test_tracker_drift_overflow_on_the_grid(tmp_path, monkeypatch):
     """The same fields without a given time step: the suggested step would be zero."""
     _sampled_with(monkeypatch, lambda fields: fields.thermal_diffusivity.fill(1e308))
     with np.errstate(over="ignore"):
-        _failed(tmp_path, _load(tmp_path, TRACKING), "drift -D_T grad T (+ u) overflows")
+        _failed(tmp_path, _load(tmp_path, SMALL_TRACKING_CASE), "drift -D_T grad T (+ u) overflows")
 
 
 def test_pure_neumann_heat_problem(tmp_path):
