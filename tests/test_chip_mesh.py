@@ -393,7 +393,7 @@ MPI_SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
 from mpi4py import MPI
-from test_chip_mesh import ROUND_TRIP, measures, region_counts
+from test_chip_mesh import ROUND_TRIP, interior_facet_measure, measures, region_counts
 from thermocfd.fem import mesh as meshes
 out = {{}}
 for name in ("two_wall_cell_2d", "chip_3d"):
@@ -401,6 +401,7 @@ for name in ("two_wall_cell_2d", "chip_3d"):
     local = d.mesh.topology.index_map(d.dim).size_local
     meshes.write_msh(d, {tmp!r} + "/" + name + ".msh")
     out[name] = {{"cells": d.num_cells(), "measures": measures(d), "regions": d.regions,
+                  "interior_facets": interior_facet_measure(d),
                   "boundaries": d.boundaries, "length_scale": d.length_scale,
                   "local": MPI.COMM_WORLD.allgather(local)}}
 if MPI.COMM_WORLD.rank == 0:
@@ -426,6 +427,20 @@ def test_write_msh_from_two_ranks_reads_back_in_serial(tmp_path):
         got = measures(back)
         for key, value in info["measures"].items():
             assert got[key] == pytest.approx(value, rel=1e-12), (name, key)
+        assert interior_facet_measure(back) == pytest.approx(info["interior_facets"], rel=1e-12), name
+
+
+def interior_facet_measure(domain) -> float:
+    """Total measure of the interior facets, assembled by dolfinx (summed over ranks).
+
+    Under MPI this needs both cells of each facet on the facet's rank (shared-facet
+    ghosting): interior surfaces such as a particle meshed as a region rely on it."""
+    import dolfinx.fem
+    import ufl
+
+    one = dolfinx.fem.Constant(domain.mesh, 1.0)
+    local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(one * ufl.dS(domain=domain.mesh)))
+    return domain.comm.allreduce(local, op=MPI.SUM)
 
 
 def test_builders_survive_a_users_gmsh_finalize():

@@ -8,6 +8,7 @@ goes through this module, so the rest of the package is version-agnostic.
 
 from __future__ import annotations
 
+import inspect
 from typing import Sequence
 
 import numpy as np
@@ -254,10 +255,20 @@ def evaluate(u: dolfinx.fem.Function, points: np.ndarray, tree=None) -> np.ndarr
 
 # --- meshes --------------------------------------------------------------------------
 def model_to_mesh(model, comm: MPI.Comm, rank: int, gdim: int):
-    """(mesh, cell_tags, facet_tags) from the gmsh model held by ``rank``."""
+    """(mesh, cell_tags, facet_tags) from the gmsh model held by ``rank``, ghosted across
+    shared facets.
+
+    Why the ghosting: interior-facet integrals (a particle meshed as a region, interfaces
+    between materials) need both cells of every facet on a rank. dolfinx 0.5 ghosts shared
+    facets by default; from 0.6 gmshio distributes with ``GhostMode.none`` unless given a
+    partitioner, and such an integral then fails wherever the partition cuts the surface.
+    """
     from dolfinx.io import gmshio
 
-    data = gmshio.model_to_mesh(model, comm, rank, gdim=gdim)
+    options = {}
+    if "partitioner" in inspect.signature(gmshio.model_to_mesh).parameters:
+        options["partitioner"] = dolfinx.mesh.create_cell_partitioner(dolfinx.mesh.GhostMode.shared_facet)
+    data = gmshio.model_to_mesh(model, comm, rank, gdim=gdim, **options)
     if isinstance(data, tuple):
         return data[0], data[1], data[2]
     return data.mesh, data.cell_tags, data.facet_tags  # dolfinx >= 0.10
