@@ -28,7 +28,7 @@ def test_sphere_in_box_regions_and_boundaries():
     r = np.linalg.norm(x, axis=1)
     near = np.abs(r - 1.0) < 0.01  # interior nodes sit >= ~0.03 off the sphere (gmsh 4.8 and 4.13)
     assert near.sum() > 0 and np.allclose(r[near], 1.0, atol=1e-6)
-    # and no curved cell is inverted (gmsh's high-order untangling ran)
+    # and no curved cell is inverted (the cells curving would fold stay straight)
     inverted = ufl.conditional(ufl.lt(ufl.det(ufl.Jacobian(domain.mesh)), 0.0), 1.0, 0.0)
     form = dolfinx.fem.form(inverted * ufl.dx(domain=domain.mesh, metadata={"quadrature_degree": 4}))
     assert domain.comm.allreduce(dolfinx.fem.assemble_scalar(form)) == 0.0

@@ -27,6 +27,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ..errors import ThermocfdError
+from .curved_mesh import curve_to_second_order, sphere_projection
 from .mesh import Domain, _gmsh, _to_domain
 
 FACE_NAMES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
@@ -186,15 +187,12 @@ def spheres_in_box(spheres: Sequence[SphereSpec], lower: Sequence[float], upper:
             # Quadratic (isoparametric) cells follow the sphere: with straight-sided cells
             # the inscribed polyhedron shrinks the radius by ~h^2/(8a), which costs ~1 %
             # in drag and ~3 % in torque at h = a/3; curved cells make that O(h^3).
-            # Curving the surface edges can invert thin cells next to it; gmsh's
-            # high-order optimiser untangles them (it only touches poor cells, so it is
-            # cheap; the elastic analogy also works but costs ~1 s per 1000 cells).
-            gmsh.model.mesh.setOrder(2)
-            try:
-                gmsh.model.mesh.optimize("HighOrder")
-            except Exception:  # gmsh raises a bare Exception when a pass misses its target
-                gmsh.model.mesh.optimize("HighOrderElastic")
+            projections = {surface: sphere_projection(np.asarray(s.centre) / ell, s.radius / ell)
+                           for s, surfaces in zip(spheres, surfaces_of) for surface in surfaces}
+            straightened = curve_to_second_order(gmsh, projections)
+    straightened = comm.bcast(straightened if comm.rank == 0 and geometry_order == 2 else 0, root=0)
     metadata = {"builder": "spheres_in_box", "lower": lower_a.tolist(), "upper": upper_a.tolist(),
+                "straightened_surface_edges": straightened,
                 "particles": [{"name": s.name, "centre": list(map(float, s.centre)),
                                "radius": float(s.radius), "surface": s.surface} for s in spheres]}
     return _to_domain(gmsh, comm, 3, ell, metadata)
