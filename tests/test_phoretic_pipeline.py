@@ -41,3 +41,20 @@ def test_solver_rtol_reaches_the_stokes_solves(repo_root, tmp_path):
     change = np.linalg.norm(U_loose - U) / np.linalg.norm(U)
     assert 1e-6 < change < 0.05
     assert tight["velocity_rel_difference_anderson"] < 0.05
+
+
+def test_linear_solver_choice_reaches_the_heat_solve(repo_root, tmp_path, monkeypatch):
+    """solver.linear_solver picks the conjugate heat solve's solver too, not only Stokes'."""
+    from thermocfd.pipelines import phoretic
+
+    chosen, heat_problem = [], phoretic.HeatProblem
+
+    def recording(*args, **kwargs):
+        chosen.append(kwargs["linear_solver"])
+        return heat_problem(*args, **kwargs)
+
+    monkeypatch.setattr(phoretic, "HeatProblem", recording)
+    for solver in ("direct", "iterative", "auto"):
+        run(repo_root, tmp_path / solver, "phoretic_sphere.toml", "mesh.resolution=0.5",
+            f"solver.linear_solver='{solver}'")
+    assert chosen == ["direct", "iterative", "direct"]  # auto: direct on this small mesh

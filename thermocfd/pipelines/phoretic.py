@@ -33,7 +33,7 @@ from ..physics.phoresis import brenner_perpendicular_correction, faxen_parallel_
 from ..physics.slip import slip_coefficient_at
 from ..presets import boundary_conditions, build_domain
 from . import pipeline
-from .common import PipelineResult, integrate, linear_solver, taylor_hood_unknowns_per_vertex
+from .common import PipelineResult, integrate, linear_solver, nodes_per_vertex, taylor_hood_unknowns_per_vertex
 from .conditions import flow_conditions, thermal_conditions
 
 
@@ -73,7 +73,7 @@ def phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineRe
         # from a direct solve's, at 1e-12 with BoomerAMG's 3D settings 4e-9.
         heat = HeatProblem(domain, {"fluid": fluid.thermal_conductivity, "particle": p.thermal_conductivity},
                            [FixedTemperature(face, far_field_temperature) for face in faces], degree=2,
-                           linear_solver="iterative", rtol=1e-13)
+                           linear_solver=linear_solver(case, domain, nodes_per_vertex(2, domain.dim)), rtol=1e-13)
         T = heat.solve_steady()
     chi = slip_coefficient_at(p.slip_coefficient, t.reference)
     far_field = None
