@@ -200,7 +200,7 @@ def poor_cells(nodes: np.ndarray, min_scaled_jacobian: float = MIN_SCALED_JACOBI
     """Which quadratic tetrahedra may have a scaled Jacobian outside [min, max]: the
     bounds of :func:`scaled_jacobian_bounds`, refined up to ``refinements`` times for the
     cells whose coarser bounds leave it open. True also where the bounds stay too loose
-    to decide (the caller then errs on gmsh's side)."""
+    to decide (such a cell is then straightened though it may not have needed it)."""
     undecided = np.arange(len(nodes))
     for level in range(refinements + 1):
         lower, upper = scaled_jacobian_bounds(nodes[undecided], level)
