@@ -375,12 +375,7 @@ def test_write_msh_round_trip_quadratic_triangles(tmp_path):
     gmsh.model.setPhysicalName(1, 1, "particle_surface")
     gmsh.model.addPhysicalGroup(1, [t for _, t in gmsh.model.getEntities(1) if t not in circle], 2)
     gmsh.model.setPhysicalName(1, 2, "outer")
-    saved = gmsh.option.getNumber("Mesh.MeshSizeMax")
-    gmsh.option.setNumber("Mesh.MeshSizeMax", 0.5)
-    try:
-        gmsh.model.mesh.generate(2)
-    finally:
-        gmsh.option.setNumber("Mesh.MeshSizeMax", saved)
+    meshes.generate_mesh(gmsh, 2, {"Mesh.MeshSizeMax": 0.5})
     gmsh.model.mesh.setOrder(2)
     d = meshes._to_domain(gmsh, MPI.COMM_WORLD, 2, 1e-6, {})
     original = p2_measures(d)

@@ -9,7 +9,7 @@ from scipy.spatial import cKDTree
 
 from thermocfd.fem import curved_mesh, particle_mesh
 from thermocfd.fem.curved_mesh import curve_to_second_order, scaled_jacobian_bounds, sphere_projection
-from thermocfd.fem.mesh import _gmsh
+from thermocfd.fem.mesh import _gmsh, generate_mesh
 from thermocfd.fem.particle_mesh import SphereSpec, spheres_in_box
 
 EDGES = curved_mesh._QUADRATIC[curved_mesh._TETRAHEDRON][1]
@@ -141,12 +141,7 @@ def test_a_folding_projection_straightens_the_folded_cells():
         gmsh.model.occ.fragment([(3, box)], [(3, ball)])
         gmsh.model.occ.synchronize()
         gmsh.model.addPhysicalGroup(3, [tag for _, tag in gmsh.model.getEntities(3)], 1)
-        saved = gmsh.option.getNumber("Mesh.MeshSizeMax")
-        gmsh.option.setNumber("Mesh.MeshSizeMax", 0.6)
-        try:
-            gmsh.model.mesh.generate(3)
-        finally:
-            gmsh.option.setNumber("Mesh.MeshSizeMax", saved)
+        generate_mesh(gmsh, 3, {"Mesh.MeshSizeMax": 0.6})
         sphere = [tag for _, tag in gmsh.model.getEntities(2)
                   if np.allclose(gmsh.model.getBoundingBox(2, tag), [-1, -1, -1, 1, 1, 1], atol=1e-6)]
         cells = gmsh.model.mesh.getElementsByType(4)[0].size

@@ -25,7 +25,7 @@ import math
 from mpi4py import MPI
 
 from ..errors import ThermocfdError
-from .mesh import Domain, _gmsh, _to_domain
+from .mesh import FIELD_SIZES_ONLY, Domain, _gmsh, _to_domain, generate_mesh
 
 BOUNDARIES = ("outer", "ends", "mid_plane", "axial_plane", "inner_wall")
 REGIONS = ("buffer", "glass")
@@ -88,13 +88,7 @@ def glass_capillary(inner_radius: float, wall_thickness: float, length: float, w
             gmsh.model.mesh.field.setString(
                 field, "F", f"Min({h_far!r},{h_focus!r}+{growth!r}*Max(0,Sqrt(x^2+y^2)-{w!r}))")
             gmsh.model.mesh.field.setAsBackgroundMesh(field)
-            for option in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature"):
-                gmsh.option.setNumber(option, 0)
-            try:
-                gmsh.model.mesh.generate(3)
-            finally:
-                for option in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints"):
-                    gmsh.option.setNumber(option, 1)
+            generate_mesh(gmsh, 3, FIELD_SIZES_ONLY)
         except Exception as exc:  # gmsh raises bare Exceptions
             gmsh.model.remove()
             error = str(exc) if isinstance(exc, ThermocfdError) else f"gmsh could not mesh the capillary: {exc}"

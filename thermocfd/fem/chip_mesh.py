@@ -34,7 +34,7 @@ import numpy as np
 from mpi4py import MPI
 
 from ..errors import ThermocfdError
-from .mesh import Domain, _gmsh, _to_domain, structured
+from .mesh import FIELD_SIZES_ONLY, Domain, _gmsh, _to_domain, generate_mesh, structured
 
 
 class ChipGeometryError(ThermocfdError):
@@ -49,13 +49,6 @@ def _positive(**values: float) -> None:
 
 def _num(v: float) -> str:
     return f"{float(v):.17g}"
-
-
-def _gmsh_options(gmsh, values: dict[str, float]) -> dict[str, float]:
-    saved = {name: gmsh.option.getNumber(name) for name in values}
-    for name, value in values.items():
-        gmsh.option.setNumber(name, value)
-    return saved
 
 
 def _check_chip(channel_width, channel_height, channel_length, glass_thickness, pdms_thickness,
@@ -227,13 +220,7 @@ def pdms_glass_chip(channel_width: float, channel_height: float, channel_length:
                 gmsh.model.setPhysicalName(gdim - 1, tag, name)
 
             _size_fields(gmsh, gdim, L, w, hw, heater_rel, post_rel, h_fluid, h_heater, h_far, growth)
-            saved = _gmsh_options(gmsh, {"Mesh.MeshSizeExtendFromBoundary": 0, "Mesh.MeshSizeFromPoints": 0,
-                                         "Mesh.MeshSizeFromCurvature": 0, "Mesh.Algorithm": 6,
-                                         "Mesh.Algorithm3D": 1})
-            try:
-                gmsh.model.mesh.generate(gdim)
-            finally:
-                _gmsh_options(gmsh, saved)
+            generate_mesh(gmsh, gdim, {**FIELD_SIZES_ONLY, "Mesh.Algorithm": 6, "Mesh.Algorithm3D": 1})
         except Exception as exc:  # gmsh raises bare Exceptions
             gmsh.model.remove()
             error = str(exc) if isinstance(exc, ThermocfdError) else f"gmsh could not mesh the chip: {exc}"

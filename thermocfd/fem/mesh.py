@@ -129,6 +129,24 @@ def _gmsh():
     return gmsh
 
 
+def generate_mesh(gmsh, dim: int, options: dict[str, float] | None = None) -> None:
+    """gmsh's ``generate(dim)`` with ``options`` set for it and restored afterwards (gmsh's
+    options are global to the process: a user's own gmsh script keeps its settings)."""
+    options = options or {}
+    saved = {name: gmsh.option.getNumber(name) for name in options}
+    for name, value in options.items():
+        gmsh.option.setNumber(name, value)
+    try:
+        gmsh.model.mesh.generate(dim)
+    finally:
+        for name, value in saved.items():
+            gmsh.option.setNumber(name, value)
+
+
+# mesh sizes from a background field only (not from the boundary, points or curvature)
+FIELD_SIZES_ONLY = {"Mesh.MeshSizeExtendFromBoundary": 0, "Mesh.MeshSizeFromPoints": 0, "Mesh.MeshSizeFromCurvature": 0}
+
+
 def _physical_names(gmsh, dim: int) -> dict[str, int]:
     names = {}
     for group_dim, tag in gmsh.model.getPhysicalGroups(dim):
@@ -405,11 +423,7 @@ def chamber(width: float, thickness: float, dimension: int, resolution: float,
         field = gmsh.model.mesh.field.add("MathEval")
         gmsh.model.mesh.field.setString(field, "F", f"{h_near}+({h_far}-{h_near})*Min(1,{distance}/{radius})")
         gmsh.model.mesh.field.setAsBackgroundMesh(field)
-        for option in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints", "Mesh.MeshSizeFromCurvature"):
-            gmsh.option.setNumber(option, 0)
-        gmsh.model.mesh.generate(gdim)
-        for option in ("Mesh.MeshSizeExtendFromBoundary", "Mesh.MeshSizeFromPoints"):
-            gmsh.option.setNumber(option, 1)
+        generate_mesh(gmsh, gdim, FIELD_SIZES_ONLY)
     metadata = {"builder": "chamber", "width": width, "thickness": thickness}
     return _to_domain(gmsh, comm, gdim, width, metadata)
 

@@ -28,7 +28,7 @@ from mpi4py import MPI
 
 from ..errors import ThermocfdError
 from .curved_mesh import curve_to_second_order, sphere_projection
-from .mesh import Domain, _gmsh, _to_domain
+from .mesh import FIELD_SIZES_ONLY, Domain, _gmsh, _to_domain, generate_mesh
 
 FACE_NAMES = ("xmin", "xmax", "ymin", "ymax", "zmin", "zmax")
 
@@ -172,17 +172,7 @@ def spheres_in_box(spheres: Sequence[SphereSpec], lower: Sequence[float], upper:
         fmin = field.add("Min")
         field.setNumbers(fmin, "FieldsList", thresholds)
         field.setAsBackgroundMesh(fmin)
-        # gmsh options are global to the process: set ours, restore them afterwards
-        ours = {"Mesh.MeshSizeExtendFromBoundary": 0, "Mesh.MeshSizeFromPoints": 0,
-                "Mesh.MeshSizeFromCurvature": 0, "Mesh.Algorithm": 6, "Mesh.Algorithm3D": 1}
-        saved = {name: gmsh.option.getNumber(name) for name in ours}
-        for name, value in ours.items():
-            gmsh.option.setNumber(name, value)
-        try:
-            gmsh.model.mesh.generate(3)
-        finally:
-            for name, value in saved.items():
-                gmsh.option.setNumber(name, value)
+        generate_mesh(gmsh, 3, {**FIELD_SIZES_ONLY, "Mesh.Algorithm": 6, "Mesh.Algorithm3D": 1})
         if geometry_order == 2:
             # Quadratic (isoparametric) cells follow the sphere: with straight-sided cells
             # the inscribed polyhedron shrinks the radius by ~h^2/(8a), which costs ~1 %
