@@ -522,7 +522,7 @@ def chip_rows(args) -> tuple[list, dict]:
         tracker = Tracker(fields, dt=dt, backend="cpu", dtype=dtype, seed=7)
         state = ParticleState.uniform(n, fields.lower, fields.upper, seed=7)
         tracker.advance(state, 1)
-        nodes, _, _, origin, inv_h = tracker._fields_at(0.0)
+        nodes, _, _, origin, inv_h = tracker.fields_at(0.0)
         start = time.perf_counter()
         kernels_cpu.advance_cpu(state.positions, state.status, state.ids, nodes, origin, inv_h, tracker.box_lower,
                                 tracker.box_upper, tracker.face_kind, tracker.sticking, np.uint64(7),

@@ -245,7 +245,10 @@ class Tracker:
             nodes, mask = cupy.asarray(nodes), cupy.asarray(mask)
         return nodes, mask, use_mask, grid.origin.copy(), 1.0 / grid.spacing
 
-    def _fields_at(self, t: float):
+    def fields_at(self, t: float) -> tuple:
+        """The sampling arrays at time ``t`` as the kernels take them: (corner records,
+        mask, whether the mask is used, grid origin, inverse spacing), on this tracker's
+        backend (for calling a kernel directly, e.g. in a benchmark)."""
         if self._static is not None:
             return self._static
         return self._prepare(self.fields.at(t))
@@ -350,7 +353,7 @@ class Tracker:
                 chunk = min(chunk, recorder.every - state.step % recorder.every)
             if self._static is None:
                 chunk = min(chunk, self.field_update_steps)
-            prepared = self._fields_at(state.time + 0.5 * chunk * self.dt)
+            prepared = self.fields_at(state.time + 0.5 * chunk * self.dt)
             self._launch(state, prepared, chunk)
             state.step += chunk
             state.time += chunk * self.dt
