@@ -62,6 +62,9 @@ def phoretic_particle(case: Case, out_dir: Path, timer: log.Timer) -> PipelineRe
     centre = np.asarray(particles[0].centre, dtype=float)
     log.info(f"mesh: {domain.num_cells()} cells around a sphere of radius {a:.3g} m"
              + (f" at {p.wall_distance:.3g} m from a wall" if p.wall_distance else ""))
+    if domain.metadata.get("straightened_surface_edges"):
+        log.info(f"mesh: {domain.metadata['straightened_surface_edges']} edges of the particle surface left "
+                 "straight (curving them would fold their cells)")
     faces = [name for name in domain.boundaries if name != "particle_surface"]
 
     def far_field_temperature(x):
