@@ -177,21 +177,32 @@ def _p2_gradients(barycentric: np.ndarray) -> np.ndarray:
     return np.concatenate([vertex, edge], axis=1)
 
 
+def scaled_jacobian(nodes: np.ndarray, barycentric: np.ndarray) -> np.ndarray:
+    """det J divided by the straight cell's det J (cells x points) of quadratic tetrahedra
+    (``nodes``: cells x 10 x 3, gmsh order) at points given in barycentric coordinates."""
+    jacobians = np.einsum("ckd,pke->cpde", nodes, _p2_gradients(barycentric))
+    straight = np.linalg.det(np.stack([nodes[:, k] - nodes[:, 0] for k in (1, 2, 3)], axis=2))
+    return np.linalg.det(jacobians) / straight[:, None]
+
+
+def cubic_lattices(refinements: int) -> np.ndarray:
+    """The cubic lattice points (barycentric) of each of the 8**refinements sub-tetrahedra
+    of a uniform refinement of the reference cell: (sub-cells x 20 x 4)."""
+    simplices = np.eye(4)[None]
+    for _ in range(refinements):
+        simplices = _refine(simplices)
+    return np.einsum("ai,sij->saj", _cubic_lattice()[0] / 3.0, simplices)
+
+
 def scaled_jacobian_bounds(nodes: np.ndarray, refinements: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds over each quadratic tetrahedron (``nodes``: cells x 10 x 3,
     gmsh order) of det J divided by the straight cell's det J (1 for an uncurved cell, <= 0
     where it may fold): the extreme Bernstein coefficients of that cubic on each of the
     8**refinements sub-tetrahedra of a uniform refinement, which converge to the true
     extremes as the refinement grows."""
-    indices, to_bernstein = _cubic_lattice()
-    simplices = np.eye(4)[None]
-    for _ in range(refinements):
-        simplices = _refine(simplices)
-    lattice = np.einsum("ai,sij->saj", indices / 3.0, simplices).reshape(-1, 4)
-    jacobians = np.einsum("ckd,pke->cpde", nodes, _p2_gradients(lattice))
-    straight = np.linalg.det(np.stack([nodes[:, k] - nodes[:, 0] for k in (1, 2, 3)], axis=2))
-    scaled = (np.linalg.det(jacobians) / straight[:, None]).reshape(len(nodes), len(simplices), len(indices))
-    coefficients = scaled @ to_bernstein.T
+    lattices = cubic_lattices(refinements)
+    values = scaled_jacobian(nodes, lattices.reshape(-1, 4)).reshape(len(nodes), *lattices.shape[:2])
+    coefficients = values @ _cubic_lattice()[1].T
     return coefficients.min(axis=(1, 2)), coefficients.max(axis=(1, 2))
 
 
