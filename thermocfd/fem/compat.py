@@ -287,6 +287,16 @@ def entity_nodes(mesh: dolfinx.mesh.Mesh, dim: int, entities: np.ndarray) -> np.
     return dolfinx.cpp.mesh.entities_to_geometry(cpp_mesh, dim, entities, False)
 
 
+def cell_geometry_nodes(mesh: dolfinx.mesh.Mesh) -> np.ndarray:
+    """Every geometry node of every local cell (owned and ghost): cells x nodes, in the
+    coordinate element's order (vertices first)."""
+    dofmap = mesh.geometry.dofmap
+    if isinstance(dofmap, np.ndarray):
+        return dofmap
+    num_cells = len(dofmap.offsets) - 1
+    return dofmap.array.reshape(num_cells, -1)
+
+
 def gmsh_cell_permutation(cell_name: str, nodes_per_cell: int) -> np.ndarray:
     """dolfinx's node order of a cell type in terms of gmsh's: dolfinx = gmsh[:, perm]."""
     try:
