@@ -41,6 +41,7 @@ from .heat import (ConvectiveCooling, FixedTemperature, HeaterPower, HeatFlux, d
 from .linear import DIRECT, VariableBDF2, shift_history
 from .nonlinear import NewtonReport, NewtonSolver, field_index_sets
 from .mesh import Domain, plane_normal_axis
+from .quadrature import compile_form
 from .stokes import NoSlip, PrescribedVelocity, Pressure, SurfaceProjector, ThermoOsmoticSlip
 from .stokes_preconditioner import pressure_mass_options, velocity_amg_options
 from .stokes_forms import sphere_normal, thermo_osmotic_slip
@@ -499,17 +500,17 @@ class BuoyantFlowProblem:
         iterative solver: J with the velocity block's strain operator replaced by the
         component-wise Laplacian and the pressure block by ``-M_p / mu`` (the Schur
         complement surrogate)."""
-        F, J = dolfinx.fem.form(residual), ufl.derivative(residual, self.solution, self._trial)
+        F, J = compile_form(residual), ufl.derivative(residual, self.solution, self._trial)
         correction = None
         if self.linear_solver == "iterative":
             du, dp, _ = ufl.split(self._trial)
             v, q, _ = self._tests
             mu = self._viscosity
             eps = ufl.sym
-            correction = dolfinx.fem.form((mu * (ufl.inner(ufl.grad(du), ufl.grad(v))
+            correction = compile_form((mu * (ufl.inner(ufl.grad(du), ufl.grad(v))
                                                  - 2.0 * ufl.inner(eps(ufl.grad(du)), eps(ufl.grad(v))))
                                            - dp * q / mu) * self._fluid_dx)
-        return F, dolfinx.fem.form(J), correction
+        return F, compile_form(J), correction
 
     def _transient_forms(self, order: int):
         """Residual of one BDF step: heat capacity (and inertia) terms added."""
@@ -843,7 +844,7 @@ class BuoyantFlowProblem:
                 _, flux, measure = term
                 form = facet_flux_term(flux, one, measure)
                 sign = -1.0
-            local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(form))
+            local = dolfinx.fem.assemble_scalar(compile_form(form))
             scaled += sign * self.domain.comm.allreduce(local, op=MPI.SUM)
         return scaled * self._power_scale
 
@@ -855,5 +856,5 @@ class BuoyantFlowProblem:
             form = form + self._heat_source * self._fluid_dx
         for q, measure in self._sources:
             form = form + q * measure
-        local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(form))
+        local = dolfinx.fem.assemble_scalar(compile_form(form))
         return self.domain.comm.allreduce(local, op=MPI.SUM) * self._power_scale

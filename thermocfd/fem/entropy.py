@@ -24,6 +24,7 @@ from ..physics.onsager import GAS_CONSTANT, entropy_production_parts, solute_flu
 from . import compat
 from .heat import Coefficient, coefficient_field
 from .mesh import Domain
+from .quadrature import compile_form
 
 
 class EntropyProduction:
@@ -64,7 +65,7 @@ class EntropyProduction:
     def rate(self, part: str = "total") -> float:
         """``int sigma dV`` of "total", "thermal" or "solute": W/K (W/(K m) in 2D)."""
         if part not in self._forms:
-            self._forms[part] = dolfinx.fem.form(self._parts[part] * self._dx)
+            self._forms[part] = compile_form(self._parts[part] * self._dx)
         local = dolfinx.fem.assemble_scalar(self._forms[part])
         return self.domain.comm.allreduce(local, op=MPI.SUM) * self.domain.length_scale ** self.domain.dim
 

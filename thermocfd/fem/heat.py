@@ -45,6 +45,7 @@ from . import compat
 from .forms import facet_flux_term, heat_forms
 from .linear import DIRECT, LinearSystem, VariableBDF2, iterative_options, shift_history
 from .mesh import Domain
+from .quadrature import compile_form
 
 Coefficient = Union[float, Mapping[str, float], Callable]
 """A number, {region name: number}, or a function of the physical coordinate x (UFL)."""
@@ -144,7 +145,7 @@ def facet_measures(domain: Domain, name: str, metadata: dict | None = None) -> l
 
 
 def _integrate(domain: Domain, form) -> float:
-    return domain.comm.allreduce(dolfinx.fem.assemble_scalar(dolfinx.fem.form(form)), op=MPI.SUM)
+    return domain.comm.allreduce(dolfinx.fem.assemble_scalar(compile_form(form)), op=MPI.SUM)
 
 
 def facet_set_area(domain: Domain, name: str) -> float:
@@ -394,7 +395,7 @@ class HeatProblem:
         key = self._last_system
         if key not in self._residual_forms:
             a, L = self._ufl_forms[key]
-            self._residual_forms[key] = dolfinx.fem.form(ufl.action(a, self.temperature) - L)
+            self._residual_forms[key] = compile_form(ufl.action(a, self.temperature) - L)
         return self._residual_forms[key]
 
     def boundary_heat_flow(self, boundary: str) -> float:

@@ -48,6 +48,7 @@ from . import compat
 from .linear import DIRECT, LinearSystem, VariableBDF2, iterative_options, shift_history
 from .transport import lowest_node, touched_dofs
 from .mesh import Domain
+from .quadrature import compile_form
 
 
 class InternalStateTransportProblem:
@@ -111,7 +112,7 @@ class InternalStateTransportProblem:
         self._zero = compat.constant(mesh, 0.0)
         self._options = DIRECT if linear_solver == "direct" else iterative_options(False, rtol, mesh.topology.dim)
         self._systems: dict[int, LinearSystem] = {}
-        self._mass_form = dolfinx.fem.form(sum(self.states()) * self.dx_switching)
+        self._mass_form = compile_form(sum(self.states()) * self.dx_switching)
 
     # --- coefficients in scaled units ----------------------------------------------------
     def states(self) -> list:
@@ -298,7 +299,7 @@ class InternalStateTransportProblem:
         return fields
 
     def _integral(self, integrand, dx) -> float:
-        local = dolfinx.fem.assemble_scalar(dolfinx.fem.form(integrand * dx))
+        local = dolfinx.fem.assemble_scalar(compile_form(integrand * dx))
         return self.domain.comm.allreduce(local, op=MPI.SUM) * self.domain.length_scale ** self.domain.dim
 
     def flux_norms(self) -> dict:

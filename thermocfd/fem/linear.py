@@ -16,6 +16,7 @@ from petsc4py import PETSc
 from ..errors import SolverError
 from ..physics.schedule import bdf2_coefficients
 from . import compat
+from .quadrature import compile_form
 
 _counter = itertools.count()
 
@@ -61,8 +62,8 @@ class LinearSystem:
     """
 
     def __init__(self, a, L, bcs, solution: dolfinx.fem.Function, options: dict, name: str):
-        self.a = dolfinx.fem.form(a)
-        self.L = dolfinx.fem.form(L)
+        self.a = compile_form(a)
+        self.L = compile_form(L)
         self.bcs = list(bcs)
         self.solution = solution
         self.prefix = f"thermocfd_{name}_{next(_counter)}_"

@@ -41,6 +41,7 @@ from ..errors import ThermocfdError
 from ..output import write_atomic
 from . import compat
 from .mesh import Domain
+from .quadrature import compile_form
 
 BALL_SMOOTHING = 0.25  # e / h: the quadrature below resolves erfc over e = h / 4
 BALL_QUADRATURE_DEGREE = 10
@@ -74,7 +75,7 @@ class Average:
     """``int K f dx / int K dx`` over a fixed set of cells, with the forms compiled once."""
 
     def __init__(self, numerator: ufl.Form, denominator: float):
-        self._numerator = dolfinx.fem.form(numerator)
+        self._numerator = compile_form(numerator)
         self._denominator = denominator
 
     def value(self) -> float:
@@ -105,7 +106,7 @@ class RegionProbe:
         _scalar(field, what)
         metadata = {"quadrature_degree": self.quadrature_degree} if self.quadrature_degree else None
         dx = domain.dx(self.region, metadata=metadata)
-        volume = _integrate(dolfinx.fem.form(compat.constant(domain.mesh, 1.0) * dx))
+        volume = _integrate(compile_form(compat.constant(domain.mesh, 1.0) * dx))
         if volume <= 0.0:
             raise ThermocfdError(f"{what}: the region has no cells")
         return Average(field * dx, volume)
@@ -161,7 +162,7 @@ class BallProbe:
         # (4 chi_e - chi_2e) / 3 with chi = (1 - erf) / 2 (UFL has no erfc)
         kernel = 0.5 - 2.0 / 3.0 * ufl.erf((r - R) / e) + 1.0 / 6.0 * ufl.erf((r - R) / (2.0 * e))
         one = compat.constant(mesh, 1.0)
-        volume = _integrate(dolfinx.fem.form(one * dx(1) + kernel * dx_shell(2)))
+        volume = _integrate(compile_form(one * dx(1) + kernel * dx_shell(2)))
         return Average(field * dx(1) + field * kernel * dx_shell(2), volume)
 
 

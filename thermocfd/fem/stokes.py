@@ -36,6 +36,7 @@ from ..physics.slip import SlipLaw, slip_coefficient_at
 from . import compat
 from .linear import forget_options, set_options
 from .mesh import Domain
+from .quadrature import compile_form
 from .stokes_forms import (boussinesq_force, pressure_mass_form, scalar_velocity_laplacian, sphere_normal,
                            stokes_forms, stress_residual, thermo_osmotic_slip)
 from .stokes_preconditioner import (VELOCITY_BLOCKS, BlockPreconditioner, pressure_mass_options,
@@ -209,7 +210,7 @@ class SurfaceProjector:
             self._measure = domain.ds(boundary, metadata=_SURFACE_QUADRATURE)
         u, v = ufl.TrialFunction(V), ufl.TestFunction(V)
         mass = ufl.inner(u("+"), v("+")) if self.interior else ufl.inner(u, v)
-        full = dolfinx.fem.petsc.assemble_matrix(dolfinx.fem.form(mass * self._measure))
+        full = dolfinx.fem.petsc.assemble_matrix(compile_form(mass * self._measure))
         full.assemble()
         self.A = full.createSubMatrix(self._is, self._is)
         full.destroy()
@@ -241,7 +242,7 @@ class SurfaceProjector:
             L = ufl.inner(w, v("+")) * self._measure
         else:
             L = ufl.inner(make(lambda e: e, n), v) * self._measure
-        b = dolfinx.fem.petsc.assemble_vector(dolfinx.fem.form(L))
+        b = dolfinx.fem.petsc.assemble_vector(compile_form(L))
         b.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
         b_surface = b.getSubVector(self._is)
         self.ksp.solve(b_surface, self._x_surface)
@@ -276,7 +277,7 @@ class DirichletLifting:
 
     def __init__(self, V, Q, forms, velocity_data: list, dirichlet_nodes: np.ndarray,
                  pinned_pressures: np.ndarray):
-        self.forms = [dolfinx.fem.form(forms[0][0]), dolfinx.fem.form(forms[1][0])]
+        self.forms = [compile_form(forms[0][0]), compile_form(forms[1][0])]
         self.matrices = [dolfinx.fem.petsc.create_matrix(self.forms[0], "baij"),
                          dolfinx.fem.petsc.create_matrix(self.forms[1])]
         self.assemble()
@@ -479,8 +480,8 @@ class StokesProblem:
                     if self.solid_regions else None)
         a, L = stokes_forms(u, p, v, q, self.mu, dx, self._zero, body_force=self.body_force,
                             tractions=tractions, solid_dx=solid_dx)
-        self._a = dolfinx.fem.form(a)
-        self._L = dolfinx.fem.form(L)
+        self._a = compile_form(a)
+        self._L = compile_form(L)
         self._loaded = bool(tractions) or self.body_force is not None
         # Only the fluid cells that hold a velocity Dirichlet dof lift the boundary data into
         # the right-hand side or carry a reaction (the residual at a Dirichlet dof).
@@ -488,7 +489,7 @@ class StokesProblem:
         lifting_forms = stokes_forms(u, p, v, q, self.mu, dirichlet_dx, self._zero)[0]
         self._lifting = DirichletLifting(self.V, self.Q, lifting_forms, self._velocity_data, self._dirichlet_nodes,
                                          self._pinned)
-        self._residual = dolfinx.fem.form(stress_residual(self.velocity, self.pressure, v, self.mu, dirichlet_dx,
+        self._residual = compile_form(stress_residual(self.velocity, self.pressure, v, self.mu, dirichlet_dx,
                                                           body_force=self.body_force))
         if solver not in ("iterative", "direct"):
             raise ValueError(f"solver must be 'iterative' or 'direct', got {solver!r}")
@@ -589,7 +590,7 @@ class StokesProblem:
         mesh = self.domain.mesh
         p, q = ufl.TrialFunction(self.Q), ufl.TestFunction(self.Q)
         self._pressure_bcs = pressure_bcs
-        self._pressure_form = dolfinx.fem.form(pressure_mass_form(p, q, self.mu, self.dx, self._zero, solid_dx))
+        self._pressure_form = compile_form(pressure_mass_form(p, q, self.mu, self.dx, self._zero, solid_dx))
         # the triangular form applies -M_p/(2 mu): -1 on the pinned pressure rows makes the
         # preconditioned eigenvalue there +1 (as the operator's +1 rows), not -1
         self._pinned_diagonal = 1.0 if self.krylov == "minres" else -1.0
@@ -605,7 +606,7 @@ class StokesProblem:
             u, v = ufl.TrialFunction(S), ufl.TestFunction(S)
             # the scalar matrix takes the velocity conditions' nodes as Dirichlet rows
             self._scalar_bcs = [dolfinx.fem.dirichletbc(PETSc.ScalarType(0.0), self._dirichlet_nodes, S)]
-            self._velocity_form = dolfinx.fem.form(scalar_velocity_laplacian(u, v, self.mu, self.dx, self._zero,
+            self._velocity_form = compile_form(scalar_velocity_laplacian(u, v, self.mu, self.dx, self._zero,
                                                                              solid_dx))
             self.velocity_matrix = dolfinx.fem.petsc.assemble_matrix(self._velocity_form, bcs=self._scalar_bcs)
             self.velocity_matrix.assemble()

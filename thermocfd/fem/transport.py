@@ -36,6 +36,7 @@ from . import compat
 from .forms import soret_transport_forms
 from .linear import DIRECT, LinearSystem, VariableBDF2, iterative_options, shift_history
 from .mesh import Domain
+from .quadrature import compile_form
 
 
 def touched_dofs(domain: Domain, V, regions: Sequence[str]) -> np.ndarray:
@@ -173,7 +174,7 @@ class SoretTransportProblem:
         symmetric = self.velocity is None
         self._options = DIRECT if linear_solver == "direct" else iterative_options(symmetric, rtol, mesh.topology.dim)
         self._systems: dict[int, LinearSystem] = {}
-        self._mass_form = dolfinx.fem.form(self.weight * self.slotboom * self.dx)
+        self._mass_form = compile_form(self.weight * self.slotboom * self.dx)
 
     # --- assembly -------------------------------------------------------------------
     def _forms(self, steps_in_history: int):

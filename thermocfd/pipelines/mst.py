@@ -41,6 +41,7 @@ from ..fem.convection import BuoyantFlowProblem
 from ..fem.heat import HeatProblem
 from ..fem.internal_states import InternalStateTransportProblem
 from ..fem.io import FieldWriter
+from ..fem.quadrature import compile_form
 from ..physics.binding import BindingEquilibrium, BindingPartner, binding_state_model
 from ..physics.fluorescence import DetectionProfile, LinearFluorophore, Photobleaching
 from ..physics.heating import CapillaryBeam
@@ -179,15 +180,15 @@ def run(case: Case, out_dir: Path, timer: log.Timer) -> PipelineResult:
         for capillary in capillaries:
             states = capillary.transport.states()
             emitted = sum(p.brightness_at(T) * c for p, c in zip(capillary.partners, states))
-            capillary.signal = dolfinx.fem.form(weight * emitted * in_buffer)
+            capillary.signal = compile_form(weight * emitted * in_buffer)
         # the free target at rest: the counts scale
         rest = integrate(domain, weight * target * in_buffer)
-        detected_rise = dolfinx.fem.form(weight * (T - T_ref) * in_buffer)
+        detected_rise = compile_form(weight * (T - T_ref) * in_buffer)
         # what the first capillary's trace would show if no molecule moved: the T-jump alone
         # (populations in local equilibrium at T, total density uniform)
         first = capillaries[0]
         at_rest = sum(p.brightness_at(T) * n for p, n in zip(first.partners, first.transport.model.populations(T)))
-        detected_brightness = dolfinx.fem.form(weight * at_rest * in_buffer)
+        detected_brightness = compile_form(weight * at_rest * in_buffer)
         detected_volume = integrate(domain, weight * in_buffer)
 
     on, off = m.laser_on, m.laser_on + m.on_duration

@@ -26,6 +26,7 @@ from ..fem.heat import DufourCoupling, HeatProblem
 from ..fem.onsager import solve_soret_dufour_steady
 from ..fem.io import FieldWriter
 from ..fem.mesh import Domain, mesh_bounds
+from ..fem.quadrature import compile_form
 from ..physics import analytic
 from ..physics import ConstantSoret
 from ..physics.onsager import soret_cell_entropy_production_rate
@@ -283,7 +284,7 @@ def _transient(case, domain, transport, steady, mass0, snapshot, timer, results,
     transport.initialise(solute.initial_concentration, total_mass=mass0)
     mass_initial = transport.total_mass()
     difference = transport.concentration - steady
-    distance_form = dolfinx.fem.form(difference * difference * transport.dx)
+    distance_form = compile_form(difference * difference * transport.dx)
 
     def distance() -> float:
         local = dolfinx.fem.assemble_scalar(distance_form)
